@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""The project's two entry points, for a fresh machine that has only Python 3.11+.
+
+    python3 dev.py demo [ARGS...]   confirm users in a local moto server (no AWS account)
+    python3 dev.py test [ARGS...]   lint, type-check and run the whole test suite with coverage
+    python3 dev.py bench [ARGS...]  run the benchmarks
+
+Each creates ./.venv on first use and installs what it needs there (again only when
+pyproject.toml changes), then runs. Only the standard library is used here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+EXTRAS = {"demo": "demo", "test": "dev", "bench": "dev"}
+
+
+def ensure_installed(extra: str) -> None:
+    """Create the virtual environment and install the project with ``extra`` if needed."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - an older python3 may well start this file
+        sys.exit(f"cognito-confirm needs Python 3.11 or newer, this is {sys.version.split()[0]}")
+    if not (BIN / "python").exists():
+        print(f"creating {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = VENV / f".installed-{extra}"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print(f"installing cognito-confirm[{extra}] into {VENV} ...", flush=True)
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "install", "--quiet", "-e", f".[{extra}]"], check=True, cwd=ROOT)
+    stamp.write_text(digest)
+
+
+def run(*command: str) -> int:
+    """Run a command from the virtual environment in the project root; return its exit code."""
+    print("+", " ".join(command), flush=True)
+    return subprocess.run([str(BIN / command[0]), *command[1:]], cwd=ROOT, check=False).returncode
+
+
+def test(args: list[str]) -> int:
+    """Lint, type-check, then run pytest with branch coverage; stop at the first failure."""
+    steps = [
+        ("ruff", "check", "."),
+        ("ruff", "format", "--check", "."),
+        ("mypy",),
+        ("pytest", "--cov", "--cov-branch", "--cov-report=term-missing:skip-covered", *args),
+    ]
+    for step in steps:
+        code = run(*step)
+        if code:
+            return code
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in EXTRAS:
+        print(__doc__, file=sys.stderr)
+        return 2
+    command, args = argv[0], argv[1:]
+    ensure_installed(EXTRAS[command])
+    if command == "test":
+        return test(args)
+    if command == "bench":
+        return run("python", "benchmarks/run.py", *args)
+    return run("python", "examples/quickstart.py", *args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,80 @@
+"""Confirm Amazon Cognito users as an administrator: one, or a million, inside the quota.
+
+The public API lives here; the implementation is in private modules named after what they hold:
+``_client`` (CognitoConfirmer), ``_bulk`` (the bulk engine), ``_ratelimit``, ``_retry``,
+``_errors``, ``_result``, ``_validation``. ``cognito_confirm.testing`` holds a fake Cognito
+endpoint for your own tests.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._bulk import ResultStream, SkipCheck
+from ._client import CognitoConfirmer
+from ._errors import (
+    AccessDeniedError,
+    ClientStateError,
+    CognitoConfirmError,
+    CredentialsError,
+    InternalServerError,
+    InvalidParameterError,
+    InvalidUsernameError,
+    InvalidUserPoolIdError,
+    LambdaTriggerError,
+    LimitExceededError,
+    NotAuthorizedError,
+    NotConfirmableError,
+    OperationNotEnabledError,
+    SetupError,
+    ThrottledError,
+    TooManyFailedAttemptsError,
+    TransportError,
+    UserNotFoundError,
+    UserPoolNotFoundError,
+    error_class_for,
+)
+from ._ratelimit import AdaptiveRateLimiter
+from ._result import BulkReport, ConfirmResult, Outcome
+from ._retry import RetryPolicy
+from ._validation import check_user_pool_id, check_username, username_problem
+
+try:
+    __version__ = version("cognito-confirm")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+    __version__ = "0.0.0"
+
+__all__ = [
+    "AccessDeniedError",
+    "AdaptiveRateLimiter",
+    "BulkReport",
+    "ClientStateError",
+    "CognitoConfirmError",
+    "CognitoConfirmer",
+    "ConfirmResult",
+    "CredentialsError",
+    "InternalServerError",
+    "InvalidParameterError",
+    "InvalidUserPoolIdError",
+    "InvalidUsernameError",
+    "LambdaTriggerError",
+    "LimitExceededError",
+    "NotAuthorizedError",
+    "NotConfirmableError",
+    "OperationNotEnabledError",
+    "Outcome",
+    "ResultStream",
+    "RetryPolicy",
+    "SetupError",
+    "SkipCheck",
+    "ThrottledError",
+    "TooManyFailedAttemptsError",
+    "TransportError",
+    "UserNotFoundError",
+    "UserPoolNotFoundError",
+    "__version__",
+    "check_user_pool_id",
+    "check_username",
+    "error_class_for",
+    "username_problem",
+]

@@ -1,0 +1,306 @@
+"""The bulk engine: confirm many users concurrently, paced, with one result per input item.
+
+Shape of a run (all inside one anyio task group, nothing outlives it)::
+
+    usernames ──> producer ──(unbuffered)──> N workers ──(buffer N)──> consumer
+                  validate,                  pace, call,
+                  deduplicate, skip          retry
+
+The producer reads the input only when a worker is free to take the next user, so memory holds
+the users in flight plus the set of names seen (needed to report duplicates), never the input.
+Invalid, duplicate and skipped items get their result straight from the producer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Mapping,
+)
+from contextlib import aclosing
+from types import TracebackType
+from typing import TYPE_CHECKING, Final, Self
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ._errors import (
+    ClientStateError,
+    CognitoConfirmError,
+    InvalidUsernameError,
+    NotConfirmableError,
+    SetupError,
+    UserNotFoundError,
+)
+from ._ratelimit import AdaptiveRateLimiter
+from ._result import ConfirmResult, Outcome
+from ._retry import RetryPolicy
+from ._validation import username_problem
+
+if TYPE_CHECKING:
+    from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
+
+    from ._client import CognitoConfirmer, _Done
+
+__all__ = ["ResultStream", "SkipCheck"]
+
+SkipCheck = Callable[[str], str | None]
+"""Given a username, the reason to skip it (reported as ``skipped``), or None to send it."""
+
+DUPLICATE_MESSAGE: Final = "duplicate of an earlier input item"
+_CHECKPOINT_EVERY: Final = 256
+
+_Work = tuple[int, str]
+
+
+class ResultStream:
+    """Confirms users concurrently and yields a ``ConfirmResult`` for each as it completes.
+
+    Made by ``CognitoConfirmer.stream()``; use it as an async context manager, then iterate::
+
+        async with confirmer.stream(usernames, concurrency=16, rate=40) as results:
+            async for result in results:
+                ...
+
+    A context manager rather than a bare async generator because the workers live in a task
+    group, and a task group must not be suspended inside an async generator (PEP 789): leaving
+    the block cancels whatever is still running, deterministically.
+
+    Every input item gets exactly one result, in completion order (``result.index`` is its
+    position in the input). If a ``SetupError`` (unknown pool, bad credentials, access denied)
+    dooms the run, no new user is sent, the calls in flight finish, their results are delivered,
+    and then iteration raises that error.
+
+    Attributes:
+        limiter: The run's adaptive rate limiter (its ``rate``, ``throttles`` and ``cuts``).
+        read: How many input items have been read so far.
+        in_flight: How many users are being confirmed right now.
+        max_in_flight: The most users that were ever being confirmed at once.
+    """
+
+    def __init__(
+        self,
+        confirmer: CognitoConfirmer,
+        usernames: Iterable[str] | AsyncIterable[str],
+        *,
+        concurrency: int,
+        rate: float | None,
+        client_metadata: Mapping[str, str] | None,
+        retry: RetryPolicy | None,
+        skip: SkipCheck | None,
+    ) -> None:
+        if concurrency < 1:
+            msg = f"concurrency must be at least 1, got {concurrency}"
+            raise ValueError(msg)
+        if concurrency > confirmer.max_connections:
+            msg = (
+                f"concurrency {concurrency} exceeds the client's {confirmer.max_connections} "
+                "pooled connections, so calls would only queue: raise max_connections "
+                "(or the injected client's max_pool_connections)"
+            )
+            raise ValueError(msg)
+        self._confirmer = confirmer
+        self._usernames = usernames
+        self._concurrency = concurrency
+        self._client_metadata = dict(client_metadata) if client_metadata else None
+        self._retry = retry
+        self._skip = skip
+        self.limiter = AdaptiveRateLimiter(rate)
+        self.read = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._fatal: SetupError | None = None
+        self._entered = False
+        self._task_group: TaskGroup | None = None
+        self._producer_scope: anyio.CancelScope | None = None
+        self._results: MemoryObjectReceiveStream[ConfirmResult] | None = None
+
+    @property
+    def fatal_error(self) -> SetupError | None:
+        """The error that stopped the run early, if one did."""
+        return self._fatal
+
+    async def __aenter__(self) -> Self:
+        if self._entered:
+            msg = "a ResultStream can be entered only once"
+            raise ClientStateError(msg)
+        self._entered = True
+        client = self._confirmer.client
+        results_in, results_out = anyio.create_memory_object_stream[ConfirmResult](
+            self._concurrency
+        )
+        work_in, work_out = anyio.create_memory_object_stream[_Work](0)
+        self._results = results_out
+        task_group = anyio.create_task_group()
+        await task_group.__aenter__()
+        self._task_group = task_group
+        self._producer_scope = anyio.CancelScope()
+        async with results_in, work_out:
+            task_group.start_soon(self._produce, work_in, results_in.clone())
+            for _ in range(self._concurrency):
+                task_group.start_soon(self._work, client, work_out.clone(), results_in.clone())
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        assert self._task_group is not None  # noqa: S101 - set by __aenter__
+        assert self._results is not None  # noqa: S101 - set by __aenter__
+        # Leaving early (break, exception, cancellation) cancels whatever is still running;
+        # after a full iteration every task has already ended and this changes nothing.
+        self._task_group.cancel_scope.cancel()
+        self._results.close()
+        if exc is not None and not isinstance(exc, anyio.get_cancelled_exc_class()):
+            # The body's own exception (the run's SetupError among them) propagates as it
+            # is rather than wrapped in an ExceptionGroup: the workers are merely cancelled.
+            await self._task_group.__aexit__(None, None, None)
+            return None
+        return await self._task_group.__aexit__(exc_type, exc, tb)
+
+    def __aiter__(self) -> AsyncIterator[ConfirmResult]:
+        return self
+
+    async def __anext__(self) -> ConfirmResult:
+        if self._results is None:
+            msg = "iterate a ResultStream inside `async with confirmer.stream(...) as results:`"
+            raise ClientStateError(msg)
+        try:
+            return await self._results.receive()
+        except anyio.EndOfStream:
+            if self._fatal is not None:
+                raise self._fatal from None
+            raise StopAsyncIteration from None
+
+    def stop(self) -> None:
+        """Stop reading input; the users in flight finish and their results still arrive.
+
+        Iteration then ends normally. Items read but not yet sent get no result: a resumed run
+        sends them.
+        """
+        if self._producer_scope is not None:
+            self._producer_scope.cancel()
+
+    async def _produce(
+        self,
+        work: MemoryObjectSendStream[_Work],
+        results: MemoryObjectSendStream[ConfirmResult],
+    ) -> None:
+        assert self._producer_scope is not None  # noqa: S101 - set by __aenter__
+        seen: set[str] = set()
+        with self._producer_scope:
+            async with work, results, aclosing(_enumerate(self._usernames)) as items:
+                async for index, name in items:
+                    self.read = index + 1
+                    early = self._early_result(index, name, seen)
+                    if early is not None:
+                        await results.send(early)
+                    else:
+                        await work.send((index, name))
+
+    def _early_result(self, index: int, name: object, seen: set[str]) -> ConfirmResult | None:
+        problem = username_problem(name)
+        if problem is not None:
+            return ConfirmResult(str(name), Outcome.INVALID, message=problem, index=index)
+        assert isinstance(name, str)  # noqa: S101 - username_problem checked it
+        if name in seen:
+            return ConfirmResult(name, Outcome.SKIPPED, message=DUPLICATE_MESSAGE, index=index)
+        seen.add(name)
+        reason = self._skip(name) if self._skip is not None else None
+        if reason is not None:
+            return ConfirmResult(name, Outcome.SKIPPED, message=reason, index=index)
+        return None
+
+    async def _work(
+        self,
+        client: CognitoIdentityProviderClient,
+        work: MemoryObjectReceiveStream[_Work],
+        results: MemoryObjectSendStream[ConfirmResult],
+    ) -> None:
+        async with work, results:
+            async for index, name in work:
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+                try:
+                    done = await self._confirmer.confirm_attempts(
+                        name,
+                        client_metadata=self._client_metadata,
+                        client=client,
+                        limiter=self.limiter,
+                        retry=self._retry,
+                    )
+                finally:
+                    self.in_flight -= 1
+                if isinstance(done.error, SetupError):
+                    self._abort(done.error)
+                    continue
+                await results.send(_result_of(name, index, done))
+
+    def _abort(self, error: SetupError) -> None:
+        if self._fatal is None:
+            self._fatal = error
+        self.stop()
+
+
+def _result_of(name: str, index: int, done: _Done) -> ConfirmResult:
+    error = done.error
+    if error is None:
+        assert done.outcome is not None  # noqa: S101 - _Done holds one or the other
+        return ConfirmResult(
+            name,
+            done.outcome,
+            error_code="NotAuthorizedException"
+            if done.outcome is Outcome.ALREADY_CONFIRMED
+            else None,
+            message="already confirmed" if done.outcome is Outcome.ALREADY_CONFIRMED else None,
+            attempts=done.attempts,
+            elapsed=done.elapsed,
+            index=index,
+            user_status="CONFIRMED",
+            request_id=done.request_id,
+        )
+    return ConfirmResult(
+        name,
+        outcome_of(error),
+        error_code=error.code,
+        message=error.message,
+        attempts=done.attempts,
+        elapsed=done.elapsed,
+        index=index,
+        user_status=getattr(error, "status", None),
+        request_id=error.request_id,
+    )
+
+
+def outcome_of(error: CognitoConfirmError) -> Outcome:
+    """The outcome a per-user error stands for."""
+    if isinstance(error, UserNotFoundError):
+        return Outcome.NOT_FOUND
+    if isinstance(error, NotConfirmableError):
+        return Outcome.NOT_CONFIRMABLE
+    if isinstance(error, InvalidUsernameError):
+        return Outcome.INVALID
+    return Outcome.FAILED
+
+
+async def _enumerate(
+    usernames: Iterable[str] | AsyncIterable[str],
+) -> AsyncGenerator[_Work, None]:
+    """Number the input items, sync or async, yielding to the loop now and then."""
+    if isinstance(usernames, AsyncIterable):
+        index = 0
+        async for name in usernames:
+            yield index, name
+            index += 1
+        return
+    for index, name in enumerate(usernames):
+        if index % _CHECKPOINT_EVERY == 0:
+            await anyio.lowlevel.checkpoint()
+        yield index, name

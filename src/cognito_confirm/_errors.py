@@ -1,0 +1,246 @@
+"""Exceptions raised by cognito-confirm.
+
+Every error has one base class and carries its context: the username it concerns (never in
+``str(error)``, because usernames are personal data and exception messages end up in logs), the
+Cognito error code, Cognito's message and the AWS request id.
+
+    CognitoConfirmError
+    ├── UserNotFoundError            UserNotFoundException
+    ├── NotAuthorizedError           NotAuthorizedException (no user status in the message)
+    │   └── NotConfirmableError      "... Current status is FORCE_CHANGE_PASSWORD" and the like
+    ├── InvalidUsernameError         a username that fails botocore's model (also ValueError)
+    ├── InvalidParameterError        InvalidParameterException
+    ├── LambdaTriggerError           UnexpectedLambdaException, UserLambdaValidationException,
+    │                                InvalidLambdaResponseException
+    ├── TooManyFailedAttemptsError   TooManyFailedAttemptsException
+    ├── ThrottledError               TooManyRequestsException (HTTP 400, not 429)
+    ├── LimitExceededError           LimitExceededException
+    ├── InternalServerError          InternalErrorException (HTTP 500), any other 5xx
+    ├── TransportError               dropped connections, timeouts, unreachable endpoint
+    └── SetupError                   whatever dooms every call, not just one user:
+        ├── InvalidUserPoolIdError   a pool id that fails botocore's model (also ValueError)
+        ├── UserPoolNotFoundError    ResourceNotFoundException
+        ├── OperationNotEnabledError OperationNotEnabledException (e.g. a replica region)
+        ├── AccessDeniedError        AccessDeniedException, UnrecognizedClientException, ...
+        └── CredentialsError         no credentials, no region, a broken profile
+
+A ``SetupError`` stops a bulk run early; every other error is one user's failure and becomes a
+result. ``ClientStateError`` (a ``RuntimeError``) reports misuse of the client itself.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from ._result import BulkReport
+
+__all__ = [
+    "AccessDeniedError",
+    "ClientStateError",
+    "CognitoConfirmError",
+    "CredentialsError",
+    "InternalServerError",
+    "InvalidParameterError",
+    "InvalidUserPoolIdError",
+    "InvalidUsernameError",
+    "LambdaTriggerError",
+    "LimitExceededError",
+    "NotAuthorizedError",
+    "NotConfirmableError",
+    "OperationNotEnabledError",
+    "SetupError",
+    "ThrottledError",
+    "TooManyFailedAttemptsError",
+    "TransportError",
+    "UserNotFoundError",
+    "UserPoolNotFoundError",
+    "error_class_for",
+]
+
+
+class CognitoConfirmError(Exception):
+    """Base class of every error this library raises about a Cognito call.
+
+    Attributes:
+        message: Cognito's message (or ours, for errors raised before any call).
+        username: The user concerned, or None. Kept out of ``str()``: it is personal data.
+        code: The Cognito / AWS error code, e.g. ``"UserNotFoundException"``, or None when the
+            error was raised locally.
+        request_id: The AWS request id of the failing call, for a support case.
+        http_status: The HTTP status of the failing call, or None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        username: str | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.username = username
+        self.code = code
+        self.request_id = request_id
+        self.http_status = http_status
+
+    def __str__(self) -> str:
+        prefix = f"{self.code}: " if self.code else ""
+        suffix = f" (request id {self.request_id})" if self.request_id else ""
+        return f"{prefix}{self.message}{suffix}"
+
+
+class UserNotFoundError(CognitoConfirmError):
+    """The user does not exist in the pool."""
+
+
+class NotAuthorizedError(CognitoConfirmError):
+    """Cognito refused the operation (``NotAuthorizedException``) without naming a user status."""
+
+
+class NotConfirmableError(NotAuthorizedError):
+    """The user exists but is in a status AdminConfirmSignUp cannot change.
+
+    A user created with AdminCreateUser is in ``FORCE_CHANGE_PASSWORD`` and must set a password;
+    ``ARCHIVED``, ``COMPROMISED`` and ``RESET_REQUIRED`` users need other operations too.
+
+    Attributes:
+        status: The user's current status as Cognito named it, e.g. ``"FORCE_CHANGE_PASSWORD"``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: str,
+        username: str | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            username=username,
+            code=code,
+            request_id=request_id,
+            http_status=http_status,
+        )
+        self.status = status
+
+
+class InvalidUsernameError(CognitoConfirmError, ValueError):
+    """A username that botocore's model rejects; raised before any call is sent."""
+
+
+class InvalidParameterError(CognitoConfirmError):
+    """Cognito rejected a parameter (``InvalidParameterException``)."""
+
+
+class LambdaTriggerError(CognitoConfirmError):
+    """The pool's post-confirmation (or another) Lambda trigger failed or answered badly."""
+
+
+class TooManyFailedAttemptsError(CognitoConfirmError):
+    """``TooManyFailedAttemptsException``: too many failed attempts for this user."""
+
+
+class ThrottledError(CognitoConfirmError):
+    """``TooManyRequestsException``: the account's rate quota is spent (HTTP 400, not 429)."""
+
+
+class LimitExceededError(CognitoConfirmError):
+    """``LimitExceededException``: a limit that may not clear soon (e.g. a daily one)."""
+
+
+class InternalServerError(CognitoConfirmError):
+    """``InternalErrorException`` or another server-side (5xx) fault; worth retrying."""
+
+
+class TransportError(CognitoConfirmError):
+    """The call did not complete: dropped connection, timeout, unreachable endpoint."""
+
+
+class SetupError(CognitoConfirmError):
+    """A problem with the pool, the credentials or the configuration: no call can succeed.
+
+    Attributes:
+        partial_report: When ``confirm_many`` stopped early because of this error, the results
+            of the users that had already completed; None otherwise.
+    """
+
+    partial_report: BulkReport | None = None
+
+
+class InvalidUserPoolIdError(SetupError, ValueError):
+    """A user pool id that botocore's model rejects; raised before any call is sent."""
+
+
+class UserPoolNotFoundError(SetupError):
+    """``ResourceNotFoundException``: the user pool does not exist in this account and region."""
+
+
+class OperationNotEnabledError(SetupError):
+    """``OperationNotEnabledException``: not available here (e.g. in a replica region)."""
+
+
+class AccessDeniedError(SetupError):
+    """The credentials are invalid, expired, or not allowed to call the operation."""
+
+
+class CredentialsError(SetupError):
+    """No usable credentials or region could be found in the AWS configuration chain."""
+
+
+class ClientStateError(RuntimeError):
+    """A ``CognitoConfirmer`` used outside its ``async with`` block, or entered twice."""
+
+
+_ERROR_CLASSES: Final[dict[str, type[CognitoConfirmError]]] = {
+    # The 12 codes botocore's model lists for AdminConfirmSignUp.
+    "ResourceNotFoundException": UserPoolNotFoundError,
+    "InvalidParameterException": InvalidParameterError,
+    "UnexpectedLambdaException": LambdaTriggerError,
+    "UserLambdaValidationException": LambdaTriggerError,
+    "InvalidLambdaResponseException": LambdaTriggerError,
+    "NotAuthorizedException": NotAuthorizedError,
+    "TooManyFailedAttemptsException": TooManyFailedAttemptsError,
+    "TooManyRequestsException": ThrottledError,
+    "LimitExceededException": LimitExceededError,
+    "UserNotFoundException": UserNotFoundError,
+    "OperationNotEnabledException": OperationNotEnabledError,
+    "InternalErrorException": InternalServerError,
+    # Codes every AWS JSON service can answer, outside the operation's model.
+    "AccessDeniedException": AccessDeniedError,
+    "UnrecognizedClientException": AccessDeniedError,
+    "InvalidClientTokenId": AccessDeniedError,
+    "InvalidSignatureException": AccessDeniedError,
+    "SignatureDoesNotMatch": AccessDeniedError,
+    "ExpiredTokenException": AccessDeniedError,
+    "MissingAuthenticationTokenException": AccessDeniedError,
+    "ThrottlingException": ThrottledError,
+    "ServiceUnavailableException": InternalServerError,
+}
+
+# Cognito has worded this sentence differently over the years; the code plus this part is stable.
+_STATUS_IN_MESSAGE: Final = re.compile(r"Current status is\s+([A-Z_]+)")
+
+ALREADY_CONFIRMED_STATUS: Final = "CONFIRMED"
+
+
+def user_status_in(message: str) -> str | None:
+    """The user status named by a NotAuthorizedException message, if it names one."""
+    match = _STATUS_IN_MESSAGE.search(message)
+    return match.group(1) if match else None
+
+
+def error_class_for(code: str, http_status: int | None = None) -> type[CognitoConfirmError]:
+    """The exception class for a Cognito error code (the base class for an unknown one)."""
+    if code in _ERROR_CLASSES:
+        return _ERROR_CLASSES[code]
+    if http_status is not None and http_status >= 500:
+        return InternalServerError
+    return CognitoConfirmError

@@ -1,0 +1,84 @@
+"""Shared fixtures: AWS isolation, a real moto server, user pools in it."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+PASSWORD = "Passw0rd!Passw0rd"  # a throwaway password for moto's fake users
+
+
+@pytest.fixture(autouse=True)
+def aws_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep the developer's own AWS configuration out of every test."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """A real moto server on loopback, for the whole session."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@dataclass
+class MotoPool:
+    """A user pool in moto with an app client, and helpers to fill it."""
+
+    endpoint_url: str
+    pool_id: str
+    client_id: str
+    idp: Any
+
+    def sign_up(self, *usernames: str) -> None:
+        """Create UNCONFIRMED users, as a user signing up would."""
+        for username in usernames:
+            self.idp.sign_up(ClientId=self.client_id, Username=username, Password=PASSWORD)
+
+    def admin_create(self, *usernames: str) -> None:
+        """Create FORCE_CHANGE_PASSWORD users, as AdminCreateUser does."""
+        for username in usernames:
+            self.idp.admin_create_user(UserPoolId=self.pool_id, Username=username)
+
+    def status(self, username: str) -> str:
+        """The user's status as moto reports it."""
+        user = self.idp.admin_get_user(UserPoolId=self.pool_id, Username=username)
+        return str(user["UserStatus"])
+
+
+@pytest.fixture
+def moto_pool(moto_url: str) -> Iterator[MotoPool]:
+    """A fresh user pool in the moto server, deleted afterwards."""
+    idp = boto3.client(
+        "cognito-idp",
+        region_name="us-east-1",
+        endpoint_url=moto_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    pool_id = idp.create_user_pool(PoolName="test")["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="app")["UserPoolClient"][
+        "ClientId"
+    ]
+    yield MotoPool(moto_url, pool_id, client_id, idp)
+    idp.delete_user_pool(UserPoolId=pool_id)
+    idp.close()
