@@ -115,10 +115,20 @@ class ResultStream:
         self.in_flight = 0
         self.max_in_flight = 0
         self._fatal: SetupError | None = None
+        self._undelivered: list[ConfirmResult] = []
         self._entered = False
         self._task_group: TaskGroup | None = None
         self._producer_scope: anyio.CancelScope | None = None
         self._results: MemoryObjectReceiveStream[ConfirmResult] | None = None
+
+    @property
+    def undelivered(self) -> tuple[ConfirmResult, ...]:
+        """Results that were complete but not yet taken when the block was left early.
+
+        After a ``break``, an exception or a cancellation, these users were handled by Cognito
+        but never reached the loop; a caller that records results should record these too.
+        """
+        return tuple(self._undelivered)
 
     @property
     def fatal_error(self) -> SetupError | None:
@@ -157,13 +167,24 @@ class ResultStream:
         # Leaving early (break, exception, cancellation) cancels whatever is still running;
         # after a full iteration every task has already ended and this changes nothing.
         self._task_group.cancel_scope.cancel()
-        self._results.close()
-        if exc is not None and not isinstance(exc, anyio.get_cancelled_exc_class()):
-            # The body's own exception (the run's SetupError among them) propagates as it
-            # is rather than wrapped in an ExceptionGroup: the workers are merely cancelled.
-            await self._task_group.__aexit__(None, None, None)
-            return None
-        return await self._task_group.__aexit__(exc_type, exc, tb)
+        try:
+            if exc is not None and not isinstance(exc, anyio.get_cancelled_exc_class()):
+                # The body's own exception (the run's SetupError among them) propagates as it
+                # is rather than wrapped in an ExceptionGroup: the workers are merely cancelled.
+                await self._task_group.__aexit__(None, None, None)
+                return None
+            return await self._task_group.__aexit__(exc_type, exc, tb)
+        finally:
+            self._drain()
+
+    def _drain(self) -> None:
+        assert self._results is not None  # noqa: S101 - set by __aenter__
+        with self._results:
+            while True:
+                try:
+                    self._undelivered.append(self._results.receive_nowait())
+                except (anyio.WouldBlock, anyio.EndOfStream):
+                    return
 
     def __aiter__(self) -> AsyncIterator[ConfirmResult]:
         return self
@@ -241,7 +262,12 @@ class ResultStream:
                 if isinstance(done.error, SetupError):
                     self._abort(done.error)
                     continue
-                await results.send(_result_of(name, index, done))
+                result = _result_of(name, index, done)
+                try:
+                    await results.send(result)
+                except BaseException:
+                    self._undelivered.append(result)
+                    raise
 
     def _abort(self, error: SetupError) -> None:
         if self._fatal is None:
