@@ -32,9 +32,11 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from ._errors import (
     ClientStateError,
     CognitoConfirmError,
+    EndpointUnreachableError,
     InvalidUsernameError,
     NotConfirmableError,
     SetupError,
+    TransportError,
     UserNotFoundError,
 )
 from ._ratelimit import AdaptiveRateLimiter
@@ -116,6 +118,7 @@ class ResultStream:
         self.max_in_flight = 0
         self._fatal: SetupError | None = None
         self._undelivered: list[ConfirmResult] = []
+        self._answered = False
         self._entered = False
         self._task_group: TaskGroup | None = None
         self._producer_scope: anyio.CancelScope | None = None
@@ -259,6 +262,11 @@ class ResultStream:
                     )
                 finally:
                     self.in_flight -= 1
+                if not isinstance(done.error, TransportError):
+                    self._answered = True
+                elif not self._answered:
+                    self._abort(_unreachable(done.error))
+                    continue
                 if isinstance(done.error, SetupError):
                     self._abort(done.error)
                     continue
@@ -273,6 +281,11 @@ class ResultStream:
         if self._fatal is None:
             self._fatal = error
         self.stop()
+
+
+def _unreachable(error: TransportError) -> EndpointUnreachableError:
+    msg = f"no answer from Cognito after {error.__class__.__name__}: {error.message}"
+    return EndpointUnreachableError(msg, code=error.code, request_id=error.request_id)
 
 
 def _result_of(name: str, index: int, done: _Done) -> ConfirmResult:

@@ -22,7 +22,8 @@ Cognito error code, Cognito's message and the AWS request id.
         ├── UserPoolNotFoundError    ResourceNotFoundException
         ├── OperationNotEnabledError OperationNotEnabledException (e.g. a replica region)
         ├── AccessDeniedError        AccessDeniedException, UnrecognizedClientException, ...
-        └── CredentialsError         no credentials, no region, a broken profile
+        ├── CredentialsError         no credentials, no region, a broken profile
+        └── EndpointUnreachableError a bulk run whose first users all failed to connect
 
 A ``SetupError`` stops a bulk run early; every other error is one user's failure and becomes a
 result. ``ClientStateError`` (a ``RuntimeError``) reports misuse of the client itself.
@@ -41,6 +42,7 @@ __all__ = [
     "ClientStateError",
     "CognitoConfirmError",
     "CredentialsError",
+    "EndpointUnreachableError",
     "InternalServerError",
     "InvalidParameterError",
     "InvalidUserPoolIdError",
@@ -193,6 +195,13 @@ class AccessDeniedError(SetupError):
 
 class CredentialsError(SetupError):
     """No usable credentials or region could be found in the AWS configuration chain."""
+
+
+class EndpointUnreachableError(SetupError):
+    """A bulk run never got an answer: every call so far failed to connect or timed out.
+
+    Raised instead of failing user after user when the endpoint is wrong or the network is down.
+    """
 
 
 class ClientStateError(RuntimeError):
