@@ -1,0 +1,289 @@
+"""A FastAPI service that confirms Cognito users: one shared CognitoConfirmer for the whole app.
+
+Configuration comes from the environment: ``COGNITO_USER_POOL_ID`` (required) plus whatever
+botocore already reads (``AWS_PROFILE``, credentials, ``AWS_ENDPOINT_URL``, ``AWS_REGION`` when
+the pool id does not name one). Run it with::
+
+    COGNITO_USER_POOL_ID=eu-west-1_AbC123 python examples/fastapi_app.py
+    # or: uvicorn --app-dir examples fastapi_app:app --no-access-log
+
+Endpoints (every error body is ``{"code": ..., "message": ...}`` plus what the status needs):
+
+    POST /users/{username}/confirm   {"client_metadata": {...}} optional -> one user
+    POST /users/confirm-one          {"username": ..., "client_metadata": {...}} -> one user
+    POST /users/confirm              {"usernames": [1..1000], "client_metadata": {...}} -> batch
+
+Usernames are personal data, so this service never logs one above DEBUG. uvicorn's access log
+would, at INFO, because the first endpoint carries the username in its path: run uvicorn with
+``--no-access-log`` (``access_log=False``, as ``__main__`` below does), or keep the access log and
+call ``POST /users/confirm-one``, which carries the username in the body. Paths also end up in
+proxy and load balancer logs, traces and browser histories that this process does not control,
+which is why the body variant exists and is the one to prefer.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Annotated, Final, cast
+
+import anyio
+import uvicorn
+from aiobotocore.config import AioConfig
+from fastapi import Body, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from cognito_confirm import (
+    AccessDeniedError,
+    CognitoConfirmer,
+    CognitoConfirmError,
+    ConfirmResult,
+    CredentialsError,
+    InvalidUsernameError,
+    LambdaTriggerError,
+    NotConfirmableError,
+    OperationNotEnabledError,
+    Outcome,
+    RetryPolicy,
+    SetupError,
+    ThrottledError,
+    UserNotFoundError,
+    UserPoolNotFoundError,
+)
+
+logger = logging.getLogger("fastapi_app")
+
+POOL_VARIABLE: Final = "COGNITO_USER_POOL_ID"
+MAX_BATCH: Final = 1000
+
+# An HTTP caller is waiting, so give up far sooner than a bulk job would (the default policy
+# makes 8 attempts with backoffs of up to 10 s): a throttled user costs at most 3 calls and 0.6 s
+# of backoff (0.2 s, then 0.4 s), then the caller gets 429 with Retry-After and decides itself.
+HTTP_RETRY: Final = RetryPolicy(max_attempts=3, max_delay=1.0)
+# The library's own timeouts (10 s connect, 30 s read) suit a batch job. Cognito gives a Lambda
+# trigger 5 s, so an 8 s read still lets a slow post-confirmation trigger finish; a dead endpoint
+# then costs a request at most 3 x (2 + 8) s instead of minutes.
+HTTP_TIMEOUTS: Final = AioConfig(connect_timeout=2, read_timeout=8)
+RETRY_AFTER: Final = str(math.ceil(HTTP_RETRY.max_delay))
+
+# Batches share the account's 50/s UserCreation quota with live sign-ups, so a batch takes half
+# of it (1,000 users: about 40 s). Each confirm_many run has a pacer of its own, so two batches
+# at once would take it all: the lock makes them wait their turn.
+BATCH_RATE: Final = 25.0
+BATCH_CONCURRENCY: Final = 16
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the one confirmer (one aiobotocore client, one connection pool) the app lives with."""
+    user_pool_id = os.environ.get(POOL_VARIABLE, "").strip()
+    if not user_pool_id:
+        msg = (
+            f"{POOL_VARIABLE} is not set: export the id of the user pool whose users this "
+            "service confirms, e.g. eu-west-1_AbC123"
+        )
+        raise RuntimeError(msg)
+    confirmer = CognitoConfirmer(user_pool_id, retry=HTTP_RETRY, config=HTTP_TIMEOUTS)
+    async with confirmer:
+        app.state.confirmer = confirmer
+        app.state.batch_lock = anyio.Lock()
+        try:
+            yield
+        finally:
+            del app.state.confirmer, app.state.batch_lock
+
+
+app = FastAPI(title="cognito-confirm example", lifespan=lifespan)
+
+
+def get_confirmer(request: Request) -> CognitoConfirmer:
+    """The application's confirmer, opened by the lifespan."""
+    return cast(CognitoConfirmer, request.app.state.confirmer)
+
+
+Confirmer = Annotated[CognitoConfirmer, Depends(get_confirmer)]
+
+
+class ConfirmRequest(BaseModel):
+    """The optional body of ``POST /users/{username}/confirm``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_metadata: dict[str, str] | None = Field(
+        default=None, description="Handed to the pool's post-confirmation Lambda trigger."
+    )
+
+
+class ConfirmOneRequest(ConfirmRequest):
+    """The body of ``POST /users/confirm-one``: the username stays out of URLs and access logs."""
+
+    username: str
+
+
+class BatchRequest(ConfirmRequest):
+    """The body of ``POST /users/confirm``."""
+
+    usernames: list[str] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ConfirmResponse(BaseModel):
+    """One user confirmed now or before: both mean the user can sign in."""
+
+    username: str
+    outcome: Outcome = Field(description="confirmed or already_confirmed")
+
+
+class BatchItem(BaseModel):
+    """One user's result in a batch, in input order."""
+
+    username: str
+    outcome: Outcome
+    error_code: str | None
+    message: str | None
+    attempts: int
+    user_status: str | None
+
+
+class BatchResponse(BaseModel):
+    """A batch: per-user results in input order, and how many ended each way."""
+
+    ok: bool
+    counts: dict[Outcome, int]
+    results: list[BatchItem]
+
+
+async def confirm_one(
+    confirmer: CognitoConfirmer, username: str, client_metadata: Mapping[str, str] | None
+) -> ConfirmResponse:
+    result = await confirmer.confirm(username, client_metadata=client_metadata)
+    log_result(result)
+    return ConfirmResponse(username=username, outcome=result.outcome)
+
+
+@app.post("/users/confirm-one")
+async def confirm_user_in_body(body: ConfirmOneRequest, confirmer: Confirmer) -> ConfirmResponse:
+    """Confirm one user named in the body (the variant to use when access logs are kept)."""
+    return await confirm_one(confirmer, body.username, body.client_metadata)
+
+
+# `:path` because Cognito usernames may contain "/" (sent as %2F, decoded before routing).
+@app.post("/users/{username:path}/confirm")
+async def confirm_user(
+    username: str,
+    confirmer: Confirmer,
+    body: Annotated[ConfirmRequest | None, Body()] = None,
+) -> ConfirmResponse:
+    """Confirm one user; an already confirmed user is a success too."""
+    return await confirm_one(confirmer, username, body.client_metadata if body else None)
+
+
+@app.post("/users/confirm")
+async def confirm_users(
+    body: BatchRequest, confirmer: Confirmer, request: Request
+) -> BatchResponse:
+    """Confirm up to 1,000 users; each user's failure is a result, not an error status."""
+    async with request.app.state.batch_lock:
+        report = await confirmer.confirm_many(
+            body.usernames,
+            concurrency=BATCH_CONCURRENCY,
+            rate=BATCH_RATE,
+            client_metadata=body.client_metadata,
+        )
+    logger.info("batch of %d users: %s", len(report.results), _nonzero(report.counts))
+    return BatchResponse(
+        ok=report.ok,
+        counts=dict(report.counts),
+        results=[
+            BatchItem(
+                username=result.username,
+                outcome=result.outcome,
+                error_code=result.error_code,
+                message=result.message,
+                attempts=result.attempts,
+                user_status=result.user_status,
+            )
+            for result in report.results
+        ],
+    )
+
+
+# --- errors: one handler, one table ------------------------------------------------------------
+
+# Checked in order, the first match wins; any other CognitoConfirmError is a 502.
+ERROR_STATUS: Final[tuple[tuple[type[CognitoConfirmError], int], ...]] = (
+    (InvalidUsernameError, 422),  # raised by the library before any call
+    (UserNotFoundError, 404),
+    (NotConfirmableError, 409),  # e.g. FORCE_CHANGE_PASSWORD: the body names the status
+    (ThrottledError, 429),  # still throttled after HTTP_RETRY's attempts
+    (SetupError, 503),  # unknown pool, no credentials, access denied: the server's problem
+    (LambdaTriggerError, 502),  # the pool's own trigger failed
+)
+
+# A setup problem is the operator's to fix: the caller gets a clear sentence, the log gets
+# Cognito's own message (an AccessDenied one names the IAM principal and the account).
+SETUP_MESSAGES: Final[tuple[tuple[type[SetupError], str], ...]] = (
+    (UserPoolNotFoundError, f"the user pool in {POOL_VARIABLE} does not exist in this region"),
+    (CredentialsError, "the server has no usable AWS credentials"),
+    (
+        AccessDeniedError,
+        "the server's AWS credentials may not call cognito-idp:AdminConfirmSignUp on this pool",
+    ),
+    (OperationNotEnabledError, "AdminConfirmSignUp is not available in this region"),
+)
+
+
+@app.exception_handler(CognitoConfirmError)
+async def cognito_error(request: Request, error: CognitoConfirmError) -> JSONResponse:
+    """Answer a library error with its status; log it without the username or the message."""
+    status = next((status for cls, status in ERROR_STATUS if isinstance(error, cls)), 502)
+    code = error.code or type(error).__name__
+    body: dict[str, str | None] = {"code": code, "message": error.message}
+    headers = {}
+    if isinstance(error, NotConfirmableError):
+        body["status"] = error.status
+    if isinstance(error, ThrottledError):
+        headers["Retry-After"] = RETRY_AFTER
+    if isinstance(error, SetupError):
+        body["message"] = next(
+            (text for cls, text in SETUP_MESSAGES if isinstance(error, cls)),
+            "the server cannot reach Cognito with its configuration",
+        )
+        logger.error("Cognito setup problem, answering 503: %s", error)
+    else:
+        # Cognito's per-user messages can quote the username (validation errors, Lambda
+        # triggers' own text): only the code and the request id are logged above DEBUG.
+        level = logging.WARNING if status >= 500 else logging.INFO
+        request_id = error.request_id or "-"
+        logger.log(level, "confirm answered %d: %s (request id %s)", status, code, request_id)
+        logger.debug("confirm of %r failed: %s", error.username, error.message)
+    if error.request_id:
+        body["request_id"] = error.request_id
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def log_result(result: ConfirmResult) -> None:
+    logger.info(
+        "confirm answered 200: %s after %d attempt(s) (request id %s)",
+        result.outcome.value,
+        result.attempts,
+        result.request_id,
+    )
+
+
+def _nonzero(counts: Mapping[Outcome, int]) -> str:
+    return ", ".join(f"{outcome.value}={count}" for outcome, count in counts.items() if count)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # access_log=False: uvicorn's access log line holds the path, and so the username.
+    uvicorn.run(
+        app,
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "8000")),
+        access_log=False,
+    )
