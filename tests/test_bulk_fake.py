@@ -9,6 +9,7 @@ import anyio
 import pytest
 
 from cognito_confirm import (
+    AdaptiveRateLimiter,
     CognitoConfirmer,
     ConfirmResult,
     EndpointUnreachableError,
@@ -258,3 +259,17 @@ async def test_transport_failures_after_answers_are_per_user(fake: FakeCognito) 
             second = await results.__anext__()
     assert first.outcome is Outcome.CONFIRMED
     assert (second.outcome, second.attempts) == (Outcome.FAILED, 2)
+
+
+async def test_runs_can_share_one_limiter(fake: FakeCognito) -> None:
+    """Two concurrent runs given one limiter draw from one pace."""
+    fake.add_users([f"p{n}" for n in range(20)])
+    shared = AdaptiveRateLimiter(1000.0)
+    async with confirmer(fake) as c, anyio.create_task_group() as group:
+        for half in (range(10), range(10, 20)):
+            group.start_soon(
+                lambda names: c.confirm_many(names, limiter=shared), [f"p{n}" for n in half]
+            )
+        async with c.stream(["p0"], limiter=shared, rate=1) as results:
+            assert results.limiter is shared
+    assert all(fake.user_status(f"p{n}") == "CONFIRMED" for n in range(20))

@@ -95,6 +95,7 @@ class ResultStream:
         client_metadata: Mapping[str, str] | None,
         retry: RetryPolicy | None,
         skip: SkipCheck | None,
+        limiter: AdaptiveRateLimiter | None = None,
     ) -> None:
         if concurrency < 1:
             msg = f"concurrency must be at least 1, got {concurrency}"
@@ -112,7 +113,7 @@ class ResultStream:
         self._client_metadata = dict(client_metadata) if client_metadata else None
         self._retry = retry
         self._skip = skip
-        self.limiter = AdaptiveRateLimiter(rate)
+        self.limiter = limiter if limiter is not None else AdaptiveRateLimiter(rate)
         self.read = 0
         self.in_flight = 0
         self.max_in_flight = 0

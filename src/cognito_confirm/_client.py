@@ -298,8 +298,14 @@ class CognitoConfirmer:
         client_metadata: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
         skip: SkipCheck | None = None,
+        limiter: AdaptiveRateLimiter | None = None,
     ) -> ResultStream:
-        """Confirm many users concurrently; see ``cognito_confirm.ResultStream``."""
+        """Confirm many users concurrently; see ``cognito_confirm.ResultStream``.
+
+        ``rate`` is requests per second for this run (None: unlimited). Runs that must share
+        one pace, e.g. concurrent batches in one web service, pass the same ``limiter``
+        instead, and ``rate`` is then ignored.
+        """
         from ._bulk import ResultStream
 
         return ResultStream(
@@ -310,6 +316,7 @@ class CognitoConfirmer:
             client_metadata=client_metadata,
             retry=retry,
             skip=skip,
+            limiter=limiter,
         )
 
     async def confirm_many(
@@ -320,6 +327,7 @@ class CognitoConfirmer:
         rate: float | None = 40.0,
         client_metadata: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
+        limiter: AdaptiveRateLimiter | None = None,
     ) -> BulkReport:
         """Confirm many users and return every result in input order."""
         started = time.monotonic()
@@ -331,6 +339,7 @@ class CognitoConfirmer:
                 rate=rate,
                 client_metadata=client_metadata,
                 retry=retry,
+                limiter=limiter,
             ) as stream:
                 async for result in stream:
                     results.append(result)
