@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The project's two entry points, for a fresh machine that has only Python 3.11+.
 
-    python3 dev.py demo [ARGS...]   confirm users in a local moto server (no AWS account)
+    python3 dev.py demo [ARGS...]   cognito-confirm demo: confirm users in a local moto server
     python3 dev.py test [ARGS...]   lint, type-check and run the whole test suite with coverage
     python3 dev.py bench [ARGS...]  run the benchmarks
 
@@ -73,7 +73,7 @@ def main(argv: list[str]) -> int:
         return test(args)
     if command == "bench":
         return run("python", "benchmarks/run.py", *args)
-    return run("python", "examples/quickstart.py", *args)
+    return run("cognito-confirm", "demo", *args)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """A local moto server holding a user pool of unconfirmed users: the demo's stand-in for AWS.
 
-moto is an optional dependency (the ``demo`` extra) and is imported only here.
+moto is an optional dependency (the ``demo`` extra), imported only when a server starts.
 """
 
 from __future__ import annotations
@@ -13,9 +13,13 @@ from typing import Final
 
 from aiobotocore.session import AioSession
 
-__all__ = ["DemoPool", "demo_pool", "demo_session", "moto_server"]
+__all__ = ["DemoPool", "DemoUnavailableError", "demo_pool", "demo_session", "moto_server"]
 
 DEMO_PASSWORD: Final = "Demo-Passw0rd!"  # noqa: S105 - moto's throwaway users only
+
+
+class DemoUnavailableError(RuntimeError):
+    """moto is not installed, so the demo has no server to run against."""
 
 
 def demo_session() -> AioSession:
@@ -47,7 +51,7 @@ def moto_server() -> Iterator[str]:
         from moto.server import ThreadedMotoServer
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         msg = "the demo needs moto: pip install 'cognito-confirm[demo]'"
-        raise RuntimeError(msg) from exc
+        raise DemoUnavailableError(msg) from exc
     # moto's werkzeug server logs every request at INFO, on top of the demo's own output.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -1,0 +1,153 @@
+"""``python benchmarks/run.py [--quick | --smoke] [--rounds N] [--only ...] [--json PATH]``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import memory, scenarios
+from .machine import machine_info
+from .report import Results, render, targets
+
+SCENARIOS = ("quota", "overhead", "latency", "memory")
+_BUILDERS = {
+    "quota": scenarios.quota_scenario,
+    "overhead": scenarios.overhead_scenario,
+    "latency": scenarios.latency_scenario,
+}
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/run.py",
+        description="Run the cognito-confirm benchmarks against a fake Cognito endpoint.",
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="1 round, smaller sizes (~2 min)")
+    size.add_argument("--smoke", action="store_true", help="tiny sizes: only proves it runs")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3; quick 1)")
+    parser.add_argument(
+        "--only",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated scenarios to run (default: all of {','.join(SCENARIOS)})",
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args(argv)
+    unknown = set(args.only.split(",")) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    if args.rounds is not None and args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    return args
+
+
+def chosen_sizes(args: argparse.Namespace) -> scenarios.Sizes:
+    """The sizes for ``--quick``, ``--smoke`` or a full run, with ``--rounds`` applied."""
+    sizes = scenarios.SMOKE if args.smoke else scenarios.QUICK if args.quick else scenarios.FULL
+    if args.rounds is not None:
+        sizes = dataclasses.replace(sizes, rounds=args.rounds)
+    return sizes
+
+
+def isolate_aws_environment() -> None:
+    """Keep the developer's AWS configuration (retry mode, profile, proxy) out of the numbers."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            del os.environ[name]
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="benchmark",
+        AWS_SECRET_ACCESS_KEY="benchmark",  # noqa: S106 - a dummy: the fake accepts any key
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    for name in ("NO_PROXY", "no_proxy"):
+        os.environ[name] = ",".join(filter(None, [os.environ.get(name), "127.0.0.1"]))
+
+
+def run(args: argparse.Namespace, command: str) -> Results:
+    """Run the chosen scenarios and collect their results."""
+    sizes = chosen_sizes(args)
+    chosen = args.only.split(",")
+    machine = machine_info()
+    results = {}
+    for key, build in _BUILDERS.items():
+        if key in chosen:
+            _announce(key)
+            results[key] = scenarios.run_scenario(build(sizes), sizes.rounds)
+    memory_runs = []
+    if "memory" in chosen:
+        _announce("memory")
+        memory_runs = [memory.measure(count) for count in sizes.memory_counts]
+    return Results(command, machine, sizes, results, memory_runs)
+
+
+def _announce(key: str) -> None:
+    print(f"running {key} ...", file=sys.stderr, flush=True)
+
+
+def as_json(results: Results) -> dict[str, object]:
+    """The results as a JSON-ready object (NaN becomes null)."""
+    cleaned = _finite(
+        {
+            "command": results.command,
+            "machine": dict(results.machine),
+            "sizes": dataclasses.asdict(results.sizes),
+            "scenarios": {key: _scenario_json(value) for key, value in results.scenarios.items()},
+            "memory": [dataclasses.asdict(run) for run in results.memory],
+            "targets": [dataclasses.asdict(check) for check in targets(results)],
+        }
+    )
+    assert isinstance(cleaned, dict)
+    return cleaned
+
+
+def _scenario_json(result: scenarios.ScenarioResult) -> dict[str, object]:
+    scenario = result.scenario
+    return {
+        "title": scenario.title,
+        "settings": dataclasses.asdict(scenario.settings),
+        "users": scenario.users,
+        "concurrency": scenario.concurrency,
+        "summaries": [dataclasses.asdict(summary) for summary in result.summaries()],
+        "runs": [
+            {
+                **dataclasses.asdict(record),
+                "per_second": record.per_second,
+                "throttled_share": record.throttled_share,
+                "cpu_ms_per_confirmation": record.cpu_ms_per_confirmation,
+            }
+            for record in result.records
+        ],
+    }
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run the benchmarks, print the report, write the JSON if asked; 0 unless it broke."""
+    args = parse_args(argv)
+    isolate_aws_environment()
+    command = shlex.join(["python", "benchmarks/run.py", *argv])
+    results = run(args, command)
+    print(render(results), end="", flush=True)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(as_json(results), indent=2) + "\n")
+    return 0

@@ -1,0 +1,143 @@
+"""The fake Cognito endpoint in a process of its own, driven over its ``/_fake/`` endpoints.
+
+Why another process: the fake spends CPU answering, and on the client's process that CPU would
+be charged to whichever alternative is being measured.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Final, Self, cast
+
+USER_POOL_ID: Final = "us-east-1_BenchPool1"
+_STOP_TIMEOUT: Final = 10.0
+# The control calls go to loopback: never through a proxy from the environment.
+_OPENER: Final = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass(frozen=True, slots=True)
+class FakeSettings:
+    """How the fake behaves for a scenario.
+
+    Attributes:
+        quota: AdminConfirmSignUp requests per second (token bucket, burst = quota), or None.
+        latency: Seconds the fake waits before answering each call.
+    """
+
+    quota: float | None
+    latency: float
+
+
+@dataclass(frozen=True, slots=True)
+class FakeCounts:
+    """What the fake saw since the last ``prepare``.
+
+    Attributes:
+        requests: AdminConfirmSignUp requests received.
+        confirmations: Users it moved from UNCONFIRMED to CONFIRMED.
+        throttled: Requests it answered ``TooManyRequestsException``.
+    """
+
+    requests: int
+    confirmations: int
+    throttled: int
+
+
+class FakeProcess:
+    """``python -m cognito_confirm.testing`` in a child process, as a context manager."""
+
+    def __init__(self, settings: FakeSettings) -> None:
+        self.settings = settings
+        self._process: subprocess.Popen[str] | None = None
+        self._url: str | None = None
+
+    def __enter__(self) -> Self:
+        process = subprocess.Popen(  # noqa: S603 - this Python, fixed arguments
+            [sys.executable, "-m", "cognito_confirm.testing", *self._arguments()],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._process = process
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        if not line.startswith("endpoint_url="):
+            self._stop()
+            msg = f"the fake Cognito process did not start (it printed {line!r})"
+            raise RuntimeError(msg)
+        self._url = line.removeprefix("endpoint_url=")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop()
+
+    @property
+    def endpoint_url(self) -> str:
+        """Where a cognito-idp client reaches the fake."""
+        if self._url is None:
+            msg = "the fake process is not running: use it in a with block"
+            raise RuntimeError(msg)
+        return self._url
+
+    def prepare(self, usernames: Sequence[str]) -> None:
+        """The same start for every run: these users UNCONFIRMED, a full bucket, zero counters."""
+        self._post("/_fake/users", {"usernames": list(usernames), "status": "UNCONFIRMED"})
+        # A bucket keeps its tokens across reconfiguration; dropping the quota first makes the
+        # next one start full.
+        self._post("/_fake/config", {"quota": None})
+        self._post(
+            "/_fake/config", {"quota": self.settings.quota, "latency": self.settings.latency}
+        )
+        self._post("/_fake/reset", {})
+
+    def counts(self) -> FakeCounts:
+        """The fake's AdminConfirmSignUp counters."""
+        stats = cast(dict[str, object], self._call("GET", "/_fake/stats", None))
+        requests = cast(dict[str, int], stats["requests"])
+        return FakeCounts(
+            requests=requests.get("AdminConfirmSignUp", 0),
+            confirmations=cast(int, stats["confirmations_total"]),
+            throttled=cast(int, stats["throttled"]),
+        )
+
+    def _arguments(self) -> list[str]:
+        arguments = ["--host", "127.0.0.1", "--port", "0", "--pool-id", USER_POOL_ID]
+        arguments += ["--latency", str(self.settings.latency)]
+        if self.settings.quota is not None:
+            arguments += ["--quota", str(self.settings.quota)]
+        return arguments
+
+    def _post(self, path: str, body: object) -> None:
+        self._call("POST", path, body)
+
+    def _call(self, method: str, path: str, body: object) -> object:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(  # noqa: S310 - always http://127.0.0.1
+            self.endpoint_url + path, data=data, method=method
+        )
+        with _OPENER.open(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def _stop(self) -> None:
+        process, self._process = self._process, None
+        self._url = None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()

@@ -1,0 +1,70 @@
+"""The benchmark command still runs end to end, at tiny sizes; no speed is ever asserted here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = ROOT / "benchmarks" / "run.py"
+
+
+def run_smoke(json_path: Path) -> subprocess.CompletedProcess[str]:
+    """``benchmarks/run.py --smoke``, with every warning an error in it and its children."""
+    return subprocess.run(
+        [sys.executable, "-W", "error", str(RUN), "--smoke", "--json", str(json_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+    )
+
+
+def check_run(run: dict[str, Any]) -> None:
+    """One run's counts hang together."""
+    assert run["users"] > 0
+    assert 0 <= run["confirmed"] <= run["users"]
+    assert run["requests"] >= run["confirmed"]
+    assert 0 <= run["throttled"] <= run["requests"]
+    assert 0 <= run["failed"] <= run["users"]
+    assert run["elapsed"] > 0
+    assert run["cpu"] >= 0
+
+
+def check_library_runs(scenario: dict[str, Any]) -> None:
+    """The library confirmed every user in every run (a tiny job well inside the quota)."""
+    for run in scenario["runs"]:
+        if run["alternative"].startswith("library"):
+            assert run["confirmed"] == run["users"], run
+            assert run["failed"] == 0, run
+
+
+def test_smoke_run_prints_the_tables_and_writes_sane_json(tmp_path: Path) -> None:
+    """`run.py --smoke` runs all four scenarios, prints every table, writes consistent JSON."""
+    json_path = tmp_path / "results.json"
+    completed = run_smoke(json_path)
+    assert completed.returncode == 0, completed.stderr
+    assert "Exception ignored" not in completed.stderr  # e.g. an unclosed resource
+    for heading in ("machine:", "1. Quota use", "2. Overhead", "3. Latency-bound", "4. Memory"):
+        assert heading in completed.stdout
+    assert "Targets" in completed.stdout
+    results = json.loads(json_path.read_text())
+    assert {"cpu", "cores", "python", "aiobotocore", "botocore", "date"} <= set(results["machine"])
+    assert set(results["scenarios"]) == {"quota", "overhead", "latency"}
+    for scenario in results["scenarios"].values():
+        assert len(scenario["summaries"]) == len({run["alternative"] for run in scenario["runs"]})
+        for run in scenario["runs"]:
+            check_run(run)
+        check_library_runs(scenario)
+    assert [run["count"] for run in results["memory"]] == [1_000, 5_000]
+    for run in results["memory"]:
+        assert run["results"] == run["count"]
+        assert run["peak_kib"] >= run["baseline_kib"] > 0
+    assert [check["number"] for check in results["targets"]] == [1, 2, 3, 4]
+    assert all(isinstance(check["met"], bool) for check in results["targets"])

@@ -1,0 +1,205 @@
+"""Input readers: text and CSV usernames, streamed from a file or a pipe, with one-line errors."""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import anyio
+import pytest
+
+from cognito_confirm._inputs import (
+    MAX_LINE_BYTES,
+    FileSource,
+    InputError,
+    IterableSource,
+    parse_usernames,
+)
+
+
+def parse(data: bytes, column: str | None = None) -> list[str]:
+    return list(parse_usernames(io.BytesIO(data), label="in.txt", column=column))
+
+
+def test_text_lines_are_trimmed_and_blank_lines_dropped() -> None:
+    """A BOM, CRLF endings, surrounding spaces and blank lines do not reach the usernames."""
+    data = "\ufeffalice\r\n  bob  \n\n   \n\tcarol\nlast-without-newline".encode()
+    assert parse(data) == ["alice", "bob", "carol", "last-without-newline"]
+
+
+def test_invalid_names_go_through_unchanged() -> None:
+    """Control characters, inner spaces and overlong names are left for the engine to report."""
+    names = ["a\x07b", "two words", "x" * 129, "\u00e9l\u00e8ve"]
+    assert parse("\n".join(names).encode()) == names
+
+
+def test_undecodable_line_names_its_line() -> None:
+    """Bytes that are not UTF-8 raise an InputError naming the line, not quoting it."""
+    with pytest.raises(InputError, match=r"in\.txt: line 3 is not valid UTF-8 \(byte 2\)"):
+        parse(b"alice\nbob\nx\xffsecret\n")
+
+
+def test_overlong_line_is_refused() -> None:
+    """A line longer than any username could be is an error rather than a memory hog."""
+    with pytest.raises(InputError, match="line 2 is longer than"):
+        parse(b"alice\n" + b"x" * (MAX_LINE_BYTES + 1) + b"\n")
+
+
+def test_csv_column_is_read_by_header_name() -> None:
+    """The named column is taken, trimmed; blank rows are dropped, empty cells kept as ''."""
+    data = (
+        "\ufeffid, email ,username\r\n"
+        '1,a@x,"alice"\r\n'
+        "\r\n"
+        ",,\n"
+        '2,"b\nwith newline", bob \n'
+        "3,c@x,\n"
+        "4\n"
+    ).encode()
+    assert parse(data, column="username") == ["alice", "bob", "", ""]
+    assert parse(data, column="email") == ["a@x", "b\nwith newline", "c@x", ""]
+
+
+def test_csv_missing_column_does_not_quote_the_header() -> None:
+    """The error names the column asked for, never the header's cells (maybe a user's data)."""
+    with pytest.raises(InputError) as caught:
+        parse(b"alice@example.com,Alice\n", column="username")
+    message = str(caught.value)
+    assert "'username'" in message
+    assert "2 columns" in message
+    assert "alice" not in message
+
+
+def test_csv_empty_file_and_malformed_rows_are_errors() -> None:
+    """An empty CSV, or a row the csv module rejects, is a one-line InputError."""
+    with pytest.raises(InputError, match="empty"):
+        parse(b"", column="username")
+    with pytest.raises(InputError, match="CSV error at line 2: new-line character"):
+        parse(b"username\nsecret\rname\n", column="username")
+
+
+async def read_all(source: FileSource) -> list[str]:
+    return [name async for name in source]
+
+
+async def test_file_source_streams_a_file_and_counts_it(tmp_path: Path) -> None:
+    """Every name arrives in order, and a second thread counts them for the progress total."""
+    path = tmp_path / "users.txt"
+    path.write_text("".join(f"user{n}\n\n" for n in range(3000)))
+    async with FileSource(str(path)) as source:
+        await source.start()
+        names = await read_all(source)
+        with anyio.fail_after(5):
+            while source.total is None:  # noqa: ASYNC110 - a plain thread sets it
+                await anyio.sleep(0.01)
+    assert names == [f"user{n}" for n in range(3000)]
+    assert source.total == 3000
+    assert source.error is None
+
+
+async def test_file_source_keeps_a_late_error_and_ends(tmp_path: Path) -> None:
+    """A bad line deep in the file ends the input after the good ones, keeping the error."""
+    path = tmp_path / "users.txt"
+    path.write_bytes(b"".join(b"user%d\n" % n for n in range(2000)) + b"\xff\n" + b"never\n")
+    async with FileSource(str(path)) as source:
+        await source.start()
+        names = await read_all(source)
+    assert len(names) == 2000
+    assert source.error is not None
+    assert "line 2001" in str(source.error)
+    assert source.total is None
+
+
+async def test_file_source_start_raises_an_immediate_error(tmp_path: Path) -> None:
+    """A missing CSV column is raised by start(), before any username is handed out."""
+    path = tmp_path / "users.csv"
+    path.write_text("id,email\n1,a@x\n")
+    async with FileSource(str(path), column="username") as source:
+        with pytest.raises(InputError, match="no 'username' column"):
+            await source.start()
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory"])
+def test_unreadable_input_is_an_input_error(tmp_path: Path, kind: str) -> None:
+    """A missing file or a directory fails at once with the path and the reason."""
+    path = tmp_path / "nope.txt" if kind == "missing" else tmp_path
+    with pytest.raises(InputError, match="cannot read input"):
+        FileSource(str(path))
+
+
+async def test_stdin_pipe_lines_arrive_as_they_are_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slow pipe's first line is handed out before the writer has finished (no batching)."""
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb") as reader, os.fdopen(write_end, "wb") as writer:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(reader))
+        source = FileSource("-")
+        assert source.label == "standard input"
+        writer.write(b"first\n")
+        writer.flush()
+        with anyio.fail_after(5):
+            assert await source.__anext__() == "first"
+        writer.write(b"second\n")
+        writer.close()
+        with anyio.fail_after(5):
+            assert await read_all(source) == ["second"]
+        await source.aclose()
+        assert source.total is None
+
+
+async def test_closing_while_a_pipe_is_silent_does_not_hang(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cancelling a read from a silent pipe and closing the source returns promptly."""
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb") as reader, os.fdopen(write_end, "wb"):
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(reader))
+        source = FileSource("-")
+        with anyio.fail_after(5):
+            with anyio.move_on_after(0.2):
+                await source.__anext__()
+            await source.aclose()
+        parser = next(t for t in threading.enumerate() if t.name == "cognito-confirm input")
+        assert parser.daemon  # left blocked in read() without keeping the process alive
+
+
+async def test_iterable_source_hands_out_a_list() -> None:
+    """The demo's in-memory source yields its names and knows their number."""
+    source = IterableSource(["a", "b"])
+    assert source.total == 2
+    assert [name async for name in source] == ["a", "b"]
+    source.note_result()
+    await source.aclose()
+    assert source.error is None
+
+
+async def test_closing_early_stops_a_parser_held_back_by_a_full_queue(tmp_path: Path) -> None:
+    """A run stopped early leaves no thread behind, even one waiting for room in the queue."""
+    path = tmp_path / "users.txt"
+    path.write_text("".join(f"user{n}\n" for n in range(200_000)))
+    source = FileSource(str(path))
+    await source.start()
+    assert await source.__anext__() == "user0"
+    threads = list(source._threads)
+    with anyio.fail_after(5):
+        await source.aclose()
+    assert not any(thread.is_alive() for thread in threads)
+    assert source.total in (None, 200_000)
+
+
+class BrokenStream(io.BytesIO):
+    def readline(self, size: int | None = -1) -> bytes:
+        raise OSError(errno.EIO, "Input/output error")
+
+
+async def test_read_error_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An I/O error while reading is reported as a one-line InputError."""
+    monkeypatch.setattr("sys.stdin", SimpleNamespace(buffer=BrokenStream()))
+    async with FileSource("-") as source:
+        with pytest.raises(InputError, match="cannot read standard input: Input/output error"):
+            await source.start()
