@@ -11,7 +11,9 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from cognito_confirm._cli import cli
 from cognito_confirm.testing import FakeCognito
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -93,3 +95,34 @@ async def test_testing_sample(fake: FakeCognito) -> None:
     """The FakeCognito sample from the Development section runs."""
     names = await run_async_sample(sample("FakeCognito(quota=50"))
     assert "fake" in names
+
+
+def console_commands() -> list[tuple[str, list[str]]]:
+    """The README's `$ cognito-confirm ...` commands, each with the output shown under it."""
+    commands: list[tuple[str, list[str]]] = []
+    for body in blocks("console"):
+        for line in body.splitlines():
+            if line.startswith("$ "):
+                commands.append((line[2:], []))
+            elif commands and line.strip():
+                commands[-1][1].append(line)
+    return [(command, output) for command, output in commands if command.startswith("cognito")]
+
+
+def test_cli_samples_print_what_the_readme_shows(
+    fake: FakeCognito, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each CLI command in the README, run on its sample file, prints the lines shown."""
+    fake.add_users(["alice", "bob"])
+    fake.add_user("carol", status="CONFIRMED")
+    fake.add_user("dave", status="FORCE_CHANGE_PASSWORD")
+    (users_txt,) = blocks("text")
+    Path("users.txt").write_text(users_txt)
+    commands = console_commands()
+    assert len(commands) == 2
+    for command, shown in commands:
+        result = CliRunner().invoke(cli, command.split()[1:], catch_exceptions=False)
+        assert result.exit_code == 1, result.output
+        for line in shown:
+            if " users in " not in line:  # timings differ from run to run
+                assert line in result.output, (command, line, result.output)
