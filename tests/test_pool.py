@@ -17,12 +17,12 @@ from cognito_confirm import (
     TransportError,
     UserPoolNotFoundError,
 )
+from cognito_confirm._client import translated
 from cognito_confirm._pool import (
     UNCONFIRMED_FILTER,
     EmailVerifier,
     UnconfirmedUsers,
     describe_pool,
-    translated,
 )
 from cognito_confirm.testing import FakeCognito
 

@@ -6,11 +6,11 @@ import enum
 import logging
 import random
 import time
-from collections.abc import AsyncIterable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 import anyio
 import botocore.exceptions
@@ -45,6 +45,7 @@ __all__ = ["CognitoConfirmer"]
 logger = logging.getLogger("cognito_confirm")
 
 DEFAULT_MAX_CONNECTIONS: Final = 64
+_T = TypeVar("_T")
 _USER_AGENT: Final = "cognito-confirm"
 
 _SETUP_EXCEPTIONS: Final = (
@@ -275,16 +276,7 @@ class CognitoConfirmer:
         kwargs: dict[str, Any] = {"UserPoolId": self.user_pool_id, "Username": username}
         if client_metadata:
             kwargs["ClientMetadata"] = dict(client_metadata)
-        try:
-            response = await client.admin_confirm_sign_up(**kwargs)
-        except botocore.exceptions.ClientError as exc:
-            raise translate_client_error(exc, username) from exc
-        except _SETUP_EXCEPTIONS as exc:
-            raise CredentialsError(str(exc), username=username) from exc
-        except _TRANSPORT_EXCEPTIONS as exc:
-            raise TransportError(str(exc), username=username) from exc
-        except botocore.exceptions.ParamValidationError as exc:
-            raise InvalidParameterError(str(exc), username=username) from exc
+        response = await translated(lambda: client.admin_confirm_sign_up(**kwargs), username)
         logger.debug("confirmed %s", username)
         request_id = response.get("ResponseMetadata", {}).get("RequestId")
         return str(request_id) if request_id else None
@@ -357,6 +349,20 @@ def _already_confirmed(error: CognitoConfirmError) -> Outcome | None:
     if isinstance(error, NotConfirmableError) and error.status == ALREADY_CONFIRMED_STATUS:
         return Outcome.ALREADY_CONFIRMED
     return None
+
+
+async def translated(operation: Callable[[], Awaitable[_T]], username: str | None = None) -> _T:
+    """Await one Cognito call, turning botocore's exceptions into this library's errors."""
+    try:
+        return await operation()
+    except botocore.exceptions.ClientError as exc:
+        raise translate_client_error(exc, username) from exc
+    except _SETUP_EXCEPTIONS as exc:
+        raise CredentialsError(str(exc), username=username) from exc
+    except _TRANSPORT_EXCEPTIONS as exc:
+        raise TransportError(str(exc), username=username) from exc
+    except botocore.exceptions.ParamValidationError as exc:
+        raise InvalidParameterError(str(exc), username=username) from exc
 
 
 def translate_client_error(

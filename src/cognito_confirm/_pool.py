@@ -21,15 +21,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Self, TypeVar
 
 import anyio
-import botocore.exceptions
 
-from ._client import translate_client_error
+from ._client import translated
 from ._errors import (
     CognitoConfirmError,
-    CredentialsError,
     SetupError,
     ThrottledError,
-    TransportError,
 )
 from ._ratelimit import AdaptiveRateLimiter
 from ._report import EmailCheck
@@ -59,26 +56,6 @@ UPDATE_RATE: Final = 20.0
 """AdminUpdateUserAttributes calls per second, below the 25/s quota."""
 
 _T = TypeVar("_T")
-_NO_CREDENTIALS: Final = (
-    botocore.exceptions.NoCredentialsError,
-    botocore.exceptions.PartialCredentialsError,
-    botocore.exceptions.CredentialRetrievalError,
-    botocore.exceptions.NoRegionError,
-    botocore.exceptions.ProfileNotFound,
-)
-_TRANSPORT: Final = (botocore.exceptions.HTTPClientError, botocore.exceptions.ConnectionError)
-
-
-async def translated(operation: Callable[[], Awaitable[_T]]) -> _T:
-    """Await one Cognito call, turning botocore's exceptions into this library's errors."""
-    try:
-        return await operation()
-    except botocore.exceptions.ClientError as exc:
-        raise translate_client_error(exc, None) from exc
-    except _NO_CREDENTIALS as exc:
-        raise CredentialsError(str(exc)) from exc
-    except _TRANSPORT as exc:
-        raise TransportError(str(exc)) from exc
 
 
 class PacedCaller:
