@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from click.testing import CliRunner, Result
 from rich.console import Console
@@ -637,3 +638,32 @@ def test_help_and_version() -> None:
     assert "confirm" in run("--help").stdout
     assert run("--version").exit_code == 0
     assert "Usage" in run().output
+
+
+async def test_abandoned_run_still_writes_completed_results(
+    fake: FakeCognito, report: Path
+) -> None:
+    """Results complete but not yet taken when the run is abandoned still get their line."""
+    names = [f"a{n:02d}" for n in range(40)]
+    fake.add_users(names)
+    delivered: list[str] = []
+
+    class Stuck(BulkRun):
+        async def _deliver(self, result: ConfirmResult, email_stage: Any) -> None:
+            if delivered:  # take one result, then hang as a slow terminal would
+                await anyio.sleep_forever()
+            delivered.append(result.username)
+            await super()._deliver(result, email_stage)
+
+    settings = RunSettings(fake.user_pool_id, concurrency=4, rate=None, show_progress=False)
+    async with CognitoConfirmer(fake.user_pool_id, endpoint_url=fake.endpoint_url) as confirmer:
+        writer = ReportWriter.create(report)
+        run = Stuck(
+            confirmer, IterableSource(names), writer, settings, skip=None, display=NoProgress()
+        )
+        with anyio.move_on_after(0.5):
+            await run.run()
+        writer.close()
+    written = {line["username"] for line in read_report(report)}
+    assert len(written) > 1  # the one delivered, plus the buffered ones
+    assert written <= {name for name in names if fake.user_status(name) == "CONFIRMED"}

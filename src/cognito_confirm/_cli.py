@@ -261,6 +261,16 @@ class BulkRun:
             except SetupError as error:
                 # Raised after the results of the calls in flight were delivered and written.
                 self._fail(error)
+            finally:
+                # A second signal abandoned the run: results that were complete but not yet
+                # taken still go to the report (their email unchecked, so resume redoes it).
+                if self._results is not None:
+                    self._record_undelivered(self._results)
+
+    def _record_undelivered(self, results: ResultStream) -> None:
+        pending = results.undelivered
+        for result in pending:
+            self._record(result, None if self._verifier is None else EmailCheck(verified=None))
 
     async def _deliver(self, result: ConfirmResult, email_stage: TaskGroup) -> None:
         if self._verifier is None:
