@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import anyio
 import pytest
@@ -273,3 +273,24 @@ async def test_runs_can_share_one_limiter(fake: FakeCognito) -> None:
         async with c.stream(["p0"], limiter=shared, rate=1) as results:
             assert results.limiter is shared
     assert all(fake.user_status(f"p{n}") == "CONFIRMED" for n in range(20))
+
+
+async def test_async_generator_input_is_closed_when_the_run_ends_early(
+    fake: FakeCognito,
+) -> None:
+    """Breaking out of a run closes an async generator input at once (its finally runs)."""
+    fake.add_users([f"g{n}" for n in range(100)])
+    closed = anyio.Event()
+
+    async def source() -> AsyncIterator[str]:
+        try:
+            for n in range(100):
+                yield f"g{n}"
+        finally:
+            closed.set()
+
+    async with confirmer(fake) as c:
+        async with c.stream(source(), concurrency=2, rate=None) as results:
+            async for _ in results:
+                break
+        assert closed.is_set()

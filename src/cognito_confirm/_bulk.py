@@ -56,6 +56,8 @@ SkipCheck = Callable[[str], str | None]
 
 DUPLICATE_MESSAGE: Final = "duplicate of an earlier input item"
 _CHECKPOINT_EVERY: Final = 256
+_CLOSE_TIMEOUT: Final = 5.0
+"""Seconds an async input may take to close once the run is over (even a cancelled one)."""
 
 _Work = tuple[int, str]
 
@@ -333,12 +335,23 @@ def outcome_of(error: CognitoConfirmError) -> Outcome:
 async def _enumerate(
     usernames: Iterable[str] | AsyncIterable[str],
 ) -> AsyncGenerator[_Work, None]:
-    """Number the input items, sync or async, yielding to the loop now and then."""
+    """Number the input items, sync or async, yielding to the loop now and then.
+
+    An async iterator with ``aclose`` (an async generator) is closed when the run ends, early
+    or not, so whatever it holds open (a file, a paginator) is released then, not at exit.
+    """
     if isinstance(usernames, AsyncIterable):
-        index = 0
-        async for name in usernames:
-            yield index, name
-            index += 1
+        iterator = aiter(usernames)
+        try:
+            index = 0
+            async for name in iterator:
+                yield index, name
+                index += 1
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                with anyio.move_on_after(_CLOSE_TIMEOUT, shield=True):
+                    await aclose()
         return
     for index, name in enumerate(usernames):
         if index % _CHECKPOINT_EVERY == 0:
