@@ -166,7 +166,7 @@ async def test_setup_error_mid_run_keeps_finished_results(fake: FakeCognito) -> 
     async with confirmer(fake) as c:
         with pytest.raises(OperationNotEnabledError):
             await run(c)
-    assert len(read) <= 100 + 4 + 4 + 2
+    assert len(read) <= 100 + 4 + 4 + 4 + 2
     assert 96 <= len(got) < len(read)
     assert all(r.outcome is Outcome.CONFIRMED for r in got)
     confirmed = {name for name in names if fake.user_status(name) == "CONFIRMED"}

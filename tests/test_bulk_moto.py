@@ -78,8 +78,8 @@ async def test_input_is_read_lazily(moto_pool: MotoPool) -> None:
             delivered = 0
             async for _ in results:
                 delivered += 1
-                # workers (2) + result buffer (2) + one the producer holds
-                assert len(read) <= delivered + 2 + 2 + 1
+                # workers (2) + work queue (2) + result buffer (2) + one the producer holds
+                assert len(read) <= delivered + 2 + 2 + 2 + 1
                 if delivered == 20:
                     break
     assert len(read) < 30
