@@ -61,6 +61,10 @@ async def test_one_cut_per_throttle_episode() -> None:
     assert pacer.cuts == 1
     assert pacer.throttles == 5
     assert pacer.rate == pytest.approx(30, rel=0.01)
+    soon = await pacer.acquire()
+    pacer.throttled(soon)  # within the cool-down: counted, no cut
+    assert (pacer.cuts, pacer.throttles) == (1, 6)
+    time.now += 1.5
     later = await pacer.acquire()
     pacer.throttled(later)
     assert pacer.cuts == 2

@@ -9,7 +9,10 @@ the first throttle and then probes back up gently.
 
 The algorithm: calls are spaced ``1 / rate`` apart. A throttled call cuts the rate by
 ``decrease`` and records the rate it happened at as the ceiling, but only if the call was sent
-after the previous cut (calls already in flight reflect the old rate and must not cut it twice).
+more than ``cooldown`` seconds after the previous cut: calls in flight reflect the old rate, and
+right after the quota's bucket runs dry even calls below the quota are throttled for a moment by
+arrival jitter; cutting again for those would leave the rate far below the quota (measured:
+0.944 of the quota without the cool-down, 0.99 with it).
 Between throttles the rate climbs back: quickly while far below the ceiling, slowly (a small
 fraction of the ceiling per second) near and above it, never above the configured rate.
 """
@@ -39,6 +42,7 @@ class AdaptiveRateLimiter:
         rate: float | None,
         *,
         decrease: float = 0.85,
+        cooldown: float = 1.0,
         min_rate: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
@@ -52,6 +56,7 @@ class AdaptiveRateLimiter:
         self._max_rate = rate
         self._rate = rate
         self._decrease = decrease
+        self._cooldown = cooldown
         self._min_rate = min(min_rate, rate) if rate is not None else min_rate
         self._clock = clock
         self._sleep = sleep
@@ -92,7 +97,7 @@ class AdaptiveRateLimiter:
     def throttled(self, sent_at: float) -> None:
         """Report a call granted at ``sent_at`` that Cognito throttled."""
         self.throttles += 1
-        if self._max_rate is None or sent_at <= self._last_cut:
+        if self._max_rate is None or sent_at <= self._last_cut + self._cooldown:
             return
         self._grow()
         assert self._rate is not None  # noqa: S101 - set whenever _max_rate is
