@@ -13,6 +13,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from cognito_confirm.testing import FakeCognito
+
 PASSWORD = "Passw0rd!Passw0rd"  # a throwaway password for moto's fake users
 
 
@@ -27,6 +29,13 @@ def aws_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeCognito]:
+    """A fake Cognito endpoint (what moto cannot show), for one test."""
+    with FakeCognito() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import signal
 import stat
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +36,6 @@ from cognito_confirm.testing import FakeCognito
 from conftest import MotoPool
 
 TIMEOUT = 60.0
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeCognito]:
-    with FakeCognito() as server:
-        yield server
 
 
 @pytest.fixture

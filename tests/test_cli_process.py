@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,6 @@ from cognito_confirm.testing import FakeCognito
 
 CONCURRENCY = 8
 TIMEOUT = 60.0
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeCognito]:
-    with FakeCognito() as server:
-        yield server
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import botocore.session
 import pytest
 
@@ -54,13 +52,6 @@ def model_error_codes() -> list[str]:
     """The error codes botocore's installed model lists for AdminConfirmSignUp."""
     model = botocore.session.get_session().get_service_model("cognito-idp")
     return [shape.name for shape in model.operation_model("AdminConfirmSignUp").error_shapes]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeCognito]:
-    """A fake Cognito endpoint for this test."""
-    with FakeCognito() as server:
-        yield server
 
 
 def test_every_model_error_code_has_a_documented_class() -> None:
