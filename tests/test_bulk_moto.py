@@ -135,6 +135,8 @@ async def test_stream_misuse_is_a_clear_error(moto_pool: MotoPool) -> None:
             c.stream(["a"], concurrency=5)
         with pytest.raises(ValueError, match="at least 1"):
             c.stream(["a"], concurrency=0)
+        with pytest.raises(TypeError, match="not one string"):
+            c.stream("alice")
     with pytest.raises(ClientStateError):
         await c.confirm_many(["a"], concurrency=1)
 

@@ -100,6 +100,9 @@ class ResultStream:
         skip: SkipCheck | None,
         limiter: AdaptiveRateLimiter | None = None,
     ) -> None:
+        if isinstance(usernames, str | bytes):
+            msg = "usernames must be an iterable of usernames, not one string: wrap it in a list"
+            raise TypeError(msg)
         if concurrency < 1:
             msg = f"concurrency must be at least 1, got {concurrency}"
             raise ValueError(msg)
