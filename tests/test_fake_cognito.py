@@ -10,15 +10,13 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import os
 import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,24 +33,6 @@ POOL = "us-east-1_FakePool1"
 CONFIG = AioConfig(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=32)
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 ALREADY = "User cannot be confirmed. Current status is CONFIRMED"
-
-
-@pytest.fixture(autouse=True)
-def isolated_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No developer AWS configuration, credentials or instance metadata may leak in."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "missing-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "missing-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeCognito]:
-    """A started fake with no quota and no faults, stopped afterwards."""
-    with FakeCognito() as started:
-        yield started
 
 
 @contextlib.asynccontextmanager

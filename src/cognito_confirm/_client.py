@@ -17,6 +17,7 @@ import botocore.exceptions
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
+from ._bulk import ResultStream, SkipCheck
 from ._errors import (
     ALREADY_CONFIRMED_STATUS,
     ClientStateError,
@@ -37,8 +38,6 @@ from ._validation import check_user_pool_id, check_username, region_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
-
-    from ._bulk import ResultStream, SkipCheck
 
 __all__ = ["CognitoConfirmer"]
 
@@ -298,8 +297,6 @@ class CognitoConfirmer:
         one pace, e.g. concurrent batches in one web service, pass the same ``limiter``
         instead, and ``rate`` is then ignored.
         """
-        from ._bulk import ResultStream
-
         return ResultStream(
             self,
             usernames,

@@ -58,6 +58,3 @@ class RetryPolicy:
         ceiling = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
         # Jitter only spreads retries in time; it does not need a secure generator.
         return (rng or random).uniform(0, ceiling)
-
-
-NO_RETRY = RetryPolicy(max_attempts=1)
