@@ -58,7 +58,7 @@ class FakeProcess:
         self._url: str | None = None
 
     def __enter__(self) -> Self:
-        process = subprocess.Popen(  # noqa: S603 - this Python, fixed arguments
+        process = subprocess.Popen(
             [sys.executable, "-m", "cognito_confirm.testing", *self._arguments()],
             stdout=subprocess.PIPE,
             text=True,
