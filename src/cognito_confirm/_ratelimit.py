@@ -107,6 +107,12 @@ class AdaptiveRateLimiter:
         self._next_slot = max(self._next_slot, self._last_cut + 1.0 / self._rate)
         self.cuts += 1
 
+    def answered(self, sent_at: float) -> None:
+        """Report a call granted at ``sent_at`` that Cognito answered without throttling it.
+
+        Any answer counts (a success or an error about the user): the call used the quota.
+        """
+
     def _grow(self) -> None:
         now = self._clock()
         elapsed = now - self._last_update
