@@ -1,18 +1,18 @@
-"""The adaptive pacer, on a fake clock: even spacing, a cut per throttle episode, recovery."""
+"""The pacer on a fake clock: even spacing, episodes, drain-hold-probe, and a simulated quota."""
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
 
 import pytest
 
 from cognito_confirm import AdaptiveRateLimiter
+from cognito_confirm import _ratelimit as pace
 
 
 class FakeTime:
-    """A clock that only moves when the limiter sleeps."""
+    """A clock that only moves when the pacer sleeps or the test says so."""
 
     def __init__(self) -> None:
         self.now = 0.0
@@ -24,97 +24,191 @@ class FakeTime:
         self.now += seconds
 
 
-def limiter(rate: float | None, time: FakeTime, **options: float) -> AdaptiveRateLimiter:
-    return AdaptiveRateLimiter(rate, clock=time.clock, sleep=time.sleep, **options)
+def limiter(rate: float | None, time: FakeTime) -> AdaptiveRateLimiter:
+    return AdaptiveRateLimiter(rate, clock=time.clock, sleep=time.sleep)
+
+
+def answer(pacer: AdaptiveRateLimiter, time: FakeTime, calls: int, rate: float) -> None:
+    """``calls`` answered calls, spread evenly at ``rate`` from now on."""
+    for _ in range(calls):
+        time.now += 1 / rate
+        pacer.answered(time.now)
 
 
 async def test_calls_are_spaced_evenly_without_burst() -> None:
-    """At 50/s, 100 calls take 2 s of fake time with no two calls closer than 20 ms."""
+    """At 40/s, 100 calls take 2.5 s of fake time with no two calls closer than 25 ms."""
     time = FakeTime()
-    pacer = limiter(50, time)
+    pacer = limiter(40, time)
     slots = [await pacer.acquire() for _ in range(100)]
-    gaps = [b - a for a, b in itertools.pairwise(slots)]
-    assert min(gaps) == pytest.approx(0.02)
-    assert slots[-1] == pytest.approx(99 * 0.02)
+    gaps = [b - a for a, b in itertools.pairwise(slot for slot in slots if slot is not None)]
+    assert min(gaps) == pytest.approx(0.025)
+    assert slots[-1] == pytest.approx(99 * 0.025)
 
 
-async def test_unlimited_never_waits() -> None:
-    """rate=None hands out every slot at once."""
+async def test_no_ceiling_still_paces_from_the_default_quota_and_probes_up() -> None:
+    """rate=None starts at Cognito's default 50/s, then grows while nothing is throttled."""
     time = FakeTime()
     pacer = limiter(None, time)
-    for _ in range(1000):
-        await pacer.acquire()
-    assert time.now == 0
-    assert pacer.rate is None
-    pacer.throttled(0.0)
-    assert pacer.throttles == 1
-    assert pacer.cuts == 0
+    assert pacer.max_rate is None
+    assert pacer.rate == pytest.approx(pace.DEFAULT_QUOTA)
+    first, second = await pacer.acquire(), await pacer.acquire()
+    assert first is not None
+    assert second == pytest.approx(first + 1 / pace.DEFAULT_QUOTA)
+    time.now = 10
+    assert pacer.rate == pytest.approx(pace.DEFAULT_QUOTA * math.exp(10 * pace.GROWTH))
 
 
-async def test_one_cut_per_throttle_episode() -> None:
-    """Throttles of calls sent before the last cut do not cut again."""
+async def test_a_ceiling_is_never_exceeded() -> None:
+    """A probe stops at the user's rate."""
     time = FakeTime()
-    pacer = limiter(60, time, decrease=0.5)
-    sent = [await pacer.acquire() for _ in range(5)]
-    for sent_at in sent:
-        pacer.throttled(sent_at)
+    pacer = limiter(30, time)
+    time.now += 600
+    assert pacer.rate == 30
+
+
+def test_first_episode_settles_below_the_admitted_rate() -> None:
+    """A first throttle after the burst: hold at MARGIN * FIRST * admitted * (1 - refused)."""
+    time = FakeTime()
+    pacer = limiter(40, time)
+    answer(pacer, time, 200, 40)  # 5 s at 40/s, the burst hiding the excess
+    pacer.throttled(time.now - 0.03)
+    admitted = 40 * (1 - 1 / 41)  # one refused among the last second's 41 calls
+    hold = pace.MARGIN * pace.FIRST * admitted
     assert pacer.cuts == 1
-    assert pacer.throttles == 5
-    assert pacer.rate == pytest.approx(30, rel=0.01)
-    soon = await pacer.acquire()
-    pacer.throttled(soon)  # within the cool-down: counted, no cut
-    assert (pacer.cuts, pacer.throttles) == (1, 6)
-    time.now += 1.5
-    later = await pacer.acquire()
-    pacer.throttled(later)
-    assert pacer.cuts == 2
+    assert pacer.rate == pytest.approx(pace.DRAIN * hold)
+    time.now += pace.DRAIN_TIME
+    assert pacer.rate == pytest.approx(hold)
 
 
-async def test_rate_recovers_towards_the_ceiling_then_probes_slowly() -> None:
-    """After a cut the rate climbs back fast below the ceiling and slowly above it."""
-    time = FakeTime()
-    pacer = limiter(100, time, decrease=0.5)
-    pacer.throttled(await pacer.acquire())
-    assert pacer.rate == pytest.approx(50, rel=0.01)
-    time.now += 2.0  # one recovery time constant: 63% of the gap closed
-    assert pacer.rate == pytest.approx(100 - 50 * math.exp(-1), rel=0.01)
-    time.now += 60
-    assert pacer.rate == 100  # never above the configured rate
-
-
-async def test_converges_on_a_quota_below_the_configured_rate() -> None:
-    """Against a simulated 50/s token bucket, rate 60 sustains >=95% with <2% throttled."""
+def test_a_quick_first_throttle_is_trusted() -> None:
+    """Throttled within QUICK_START of the start (no burst): no FIRST discount."""
     time = FakeTime()
     pacer = limiter(60, time)
-    quota, tokens, refilled_at = 50.0, 50.0, 0.0
-    latency, sent, throttled, done = 0.03, 0, 0, 0
-    answers: list[tuple[float, float, bool]] = []
-    while done < 3000:
-        slot = await pacer.acquire()
-        while answers and answers[0][0] <= time.now:
-            _, sent_at, was_throttled = heapq.heappop(answers)
-            if was_throttled:
-                pacer.throttled(sent_at)
-        tokens = min(quota, tokens + (slot - refilled_at) * quota)
-        refilled_at = slot
-        sent += 1
-        if tokens >= 1:
-            tokens -= 1
-            done += 1
-            heapq.heappush(answers, (slot + latency, slot, False))
-        else:
-            throttled += 1
-            heapq.heappush(answers, (slot + latency, slot, True))
-    assert done / time.now >= 0.95 * quota
-    assert throttled / sent < 0.02
-    assert pacer.cuts >= 1
+    answer(pacer, time, 60, 60)
+    sent_rate = pacer.rate  # 50/s grown for a second: below the 60/s answered
+    pacer.throttled(time.now)
+    assert pacer.rate == pytest.approx(pace.DRAIN * pace.MARGIN * sent_rate * 60 / 61, rel=0.01)
 
 
-def test_bad_parameters() -> None:
-    """Non-positive or infinite rates and decreases outside (0, 1) are refused."""
+def test_one_cut_per_episode() -> None:
+    """Throttles of calls sent within the cool-down of a cut are counted but cut nothing."""
+    time = FakeTime()
+    pacer = limiter(60, time)
+    answer(pacer, time, 60, 60)
+    pacer.throttled(time.now)
+    rate = pacer.rate
+    for _ in range(5):
+        pacer.throttled(time.now)
+    assert (pacer.cuts, pacer.throttles) == (1, 6)
+    assert pacer.rate == rate
+    answer(pacer, time, 30, 30)
+    pacer.throttled(time.now)
+    assert pacer.cuts == 2
+    assert pacer.epoch == 2
+
+
+def settled(time: FakeTime, hold: float) -> AdaptiveRateLimiter:
+    """A pacer that has had one episode and holds at about ``hold``/s."""
+    pacer = limiter(200, time)
+    answer(pacer, time, int(hold / pace.MARGIN), hold / pace.MARGIN)
+    pacer.throttled(time.now)
+    assert pacer.rate == pytest.approx(pace.DRAIN * hold, rel=0.05)
+    return pacer
+
+
+def test_drain_hold_then_probe() -> None:
+    """After a cut: DRAIN for DRAIN_TIME, hold until the probe wait, then grow."""
+    time = FakeTime()
+    pacer = settled(time, 30)
+    cut = time.now
+    hold = pacer.rate / pace.DRAIN
+    time.now = cut + pace.DRAIN_TIME
+    assert pacer.rate == pytest.approx(hold)
+    time.now = cut + pace.PROBE_WAIT_MIN
+    assert pacer.rate == pytest.approx(hold)
+    time.now = cut + pace.PROBE_WAIT_MIN + 4
+    assert pacer.rate == pytest.approx(hold * math.exp(4 * pace.GROWTH))
+
+
+def test_a_probe_masked_by_the_burst_keeps_the_hold_and_waits_longer() -> None:
+    """A probe throttled after a burst's worth of excess: same hold, doubled probe wait."""
+    time = FakeTime()
+    pacer = settled(time, 30)
+    cut = time.now
+    hold = pacer.rate / pace.DRAIN
+    # Probe for 9 s: about 1.7 s of the hold's calls in excess of its capacity.
+    time.now = cut + pace.PROBE_WAIT_MIN + 8
+    answer(pacer, time, 40, 40)
+    pacer.throttled(time.now)
+    time.now += pace.DRAIN_TIME
+    assert pacer.rate == pytest.approx(hold)
+    next_cut = time.now - pace.DRAIN_TIME
+    time.now = next_cut + 2 * pace.PROBE_WAIT_MIN - 0.1
+    assert pacer.rate == pytest.approx(hold)  # still holding: the wait doubled
+    time.now = next_cut + 2 * pace.PROBE_WAIT_MIN + 1
+    assert pacer.rate > hold
+
+
+def test_a_probe_refused_at_once_measures_the_ceiling() -> None:
+    """A probe throttled with little excess (fixed windows) may raise the hold to MARGIN * rate."""
+    time = FakeTime()
+    pacer = settled(time, 40)
+    cut = time.now
+    hold = pacer.rate / pace.DRAIN
+    time.now = cut + pace.PROBE_WAIT_MIN + 2.0  # barely past the capacity
+    answer(pacer, time, 50, 50)
+    probe_rate = pacer.rate
+    pacer.throttled(time.now)
+    time.now += pace.DRAIN_TIME
+    assert pacer.rate > hold
+    assert pacer.rate <= pace.MARGIN * probe_rate * 1.01
+
+
+def test_a_probe_that_finds_new_capacity_adopts_it() -> None:
+    """A probe that sent far more excess than a burst holds: its measurement counts."""
+    time = FakeTime()
+    pacer = settled(time, 27)
+    cut = time.now
+    time.now = cut + pace.PROBE_WAIT_MIN + 12  # about 49/s: live traffic went away
+    answer(pacer, time, 50, 50)
+    pacer.throttled(time.now)
+    time.now += pace.DRAIN_TIME
+    assert pacer.rate == pytest.approx(pace.MARGIN * 50 * 50 / 51, rel=0.05)
+
+
+async def test_max_wait_refuses_a_far_slot_without_taking_it() -> None:
+    """acquire(max_wait) returns None when the slot is further; wait_time() says how far."""
+    time = FakeTime()
+    pacer = limiter(2, time)
+    assert await pacer.acquire() == 0.0
+    assert pacer.wait_time() == pytest.approx(0.5)
+    assert await pacer.acquire(max_wait=0.1) is None
+    assert time.now == 0.0
+    assert await pacer.acquire(max_wait=1.0) == pytest.approx(0.5)
+
+
+async def test_a_cut_sends_waiting_calls_to_the_new_pace() -> None:
+    """A call that waited for a slot of the old pace takes a new one after a cut."""
+    time = FakeTime()
+    pacer = limiter(10, time)
+    answer(pacer, time, 10, 10)
+
+    async def sleep_and_cut(seconds: float) -> None:
+        time.now += seconds
+        if pacer.cuts == 0:
+            pacer.throttled(time.now)
+
+    pacer._sleep = sleep_and_cut
+    pacer.reserve()  # the next slot is taken, so acquire must sleep
+    slot = await pacer.acquire()
+    assert pacer.cuts == 1
+    assert slot is not None
+    assert slot >= time.now - 1e-9
+
+
+def test_bad_rates() -> None:
+    """Non-positive, infinite or NaN rates are refused."""
     for rate in (0, -1, math.inf, math.nan):
         with pytest.raises(ValueError, match="rate"):
             AdaptiveRateLimiter(rate)
-    with pytest.raises(ValueError, match="decrease"):
-        AdaptiveRateLimiter(10, decrease=1.5)
     assert AdaptiveRateLimiter(10).max_rate == 10

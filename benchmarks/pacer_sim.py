@@ -1,0 +1,312 @@
+"""The pacer against a simulated Cognito quota shared with live sign-ups, on a virtual clock.
+
+Why a simulation beside the real benchmark: the real one (scenario 5, against the fake in its own
+process) takes minutes per run, so it can confirm the figures but not choose the constants. This
+runs the library's own ``AdaptiveRateLimiter`` (its clock is the simulation's) against a model of
+the quota, thousands of times faster, with the same shape as a bulk run: ``concurrency`` workers,
+each pacing, calling (``latency`` seconds), and retrying throttled calls with the library's
+``RetryPolicy``; live sign-ups arrive at random (Poisson) and are never retried, as a browser
+would show the error.
+
+    python3 -m benchmarks.pacer_sim            # the table of scenarios, 5 seeds each
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import random
+import statistics
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cognito_confirm import AdaptiveRateLimiter, RetryPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """How the simulated Cognito enforces the UserCreation quota.
+
+    Attributes:
+        rate: Requests per second.
+        burst: The token bucket's capacity (ignored for fixed windows).
+        windows: Fixed one-second windows of ``rate`` requests instead of a token bucket.
+    """
+
+    rate: float = 50.0
+    burst: float = 50.0
+    windows: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One simulated run.
+
+    Attributes:
+        rate: The pacer's ceiling (None: none of the user's).
+        live: Live sign-ups per second (Poisson).
+        live_until: Seconds after which live traffic stops.
+        users: Users the migration confirms.
+        concurrency: Workers.
+        latency: Seconds per call.
+        quota: The quota model.
+    """
+
+    rate: float | None = 40.0
+    live: float = 20.0
+    live_until: float = math.inf
+    users: int = 2000
+    concurrency: int = 16
+    latency: float = 0.03
+    quota: Quota = Quota()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one simulated run measured.
+
+    Attributes:
+        confirmed: Users confirmed.
+        failed: Users whose retries ran out.
+        duration: Seconds until the last user's answer.
+        calls: Migration calls sent.
+        throttled: Migration calls throttled.
+        live_calls: Live sign-ups sent while the migration ran.
+        live_throttled: Live sign-ups throttled.
+        last_quarter_rate: Confirmations per second over the last quarter of the users.
+        free: What the quota left the migration on average (quota minus live traffic).
+    """
+
+    confirmed: int
+    failed: int
+    duration: float
+    calls: int
+    throttled: int
+    live_calls: int
+    live_throttled: int
+    last_quarter_rate: float
+    free: float
+
+    @property
+    def rate(self) -> float:
+        """Confirmations per second."""
+        return self.confirmed / self.duration
+
+    @property
+    def share_of_free(self) -> float:
+        """The migration's rate as a share of what live traffic left it."""
+        return self.rate / self.free
+
+    @property
+    def throttled_share(self) -> float:
+        """Share of the migration's calls that were throttled."""
+        return self.throttled / self.calls if self.calls else 0.0
+
+    @property
+    def live_harm(self) -> float:
+        """Share of live sign-ups throttled."""
+        return self.live_throttled / self.live_calls if self.live_calls else 0.0
+
+
+class _Server:
+    """The quota, as a token bucket or fixed one-second windows."""
+
+    def __init__(self, quota: Quota) -> None:
+        self._quota = quota
+        self._tokens = quota.burst
+        self._stamp = 0.0
+        self._window = -1
+        self._used = 0
+
+    def admit(self, now: float) -> bool:
+        if self._quota.windows:
+            window = math.floor(now)
+            if window != self._window:
+                self._window, self._used = window, 0
+            if self._used >= self._quota.rate:
+                return False
+            self._used += 1
+            return True
+        self._tokens = min(self._quota.burst, self._tokens + (now - self._stamp) * self._quota.rate)
+        self._stamp = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
+class _Simulation:
+    def __init__(
+        self,
+        setting: Setting,
+        seed: int,
+        make_pacer: Callable[[float | None, Callable[[], float]], AdaptiveRateLimiter],
+    ) -> None:
+        self.setting = setting
+        self.now = 0.0
+        self.rng = random.Random(seed)
+        self.events: list[tuple[float, int, Callable[[], None]]] = []
+        self.seq = itertools.count()
+        self.server = _Server(setting.quota)
+        self.pacer = make_pacer(setting.rate, self.clock)
+        self.policy = RetryPolicy()
+        self.next_user = 0
+        self.confirmed_at: list[float] = []
+        self.failed = 0
+        self.calls = 0
+        self.throttled = 0
+        self.live_calls = 0
+        self.live_throttled = 0
+        self.done = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    def at(self, when: float, action: Callable[[], None]) -> None:
+        heapq.heappush(self.events, (when, next(self.seq), action))
+
+    def run(self) -> Outcome:
+        for _ in range(self.setting.concurrency):
+            self.start_user()
+        if self.setting.live > 0:
+            self.at(self.rng.expovariate(self.setting.live), self.live_arrival)
+        while self.events and self.done < self.setting.users:
+            self.now, _, action = heapq.heappop(self.events)
+            action()
+        duration = self.now
+        quarter = self.setting.users // 4
+        times = sorted(self.confirmed_at)
+        last = times[-quarter:] if quarter and len(times) > quarter else times
+        last_rate = (len(last) - 1) / (last[-1] - last[0]) if len(last) > 1 else 0.0
+        live_time = min(duration, self.setting.live_until)
+        free = self.setting.quota.rate - self.setting.live * live_time / duration
+        return Outcome(
+            confirmed=len(self.confirmed_at),
+            failed=self.failed,
+            duration=duration,
+            calls=self.calls,
+            throttled=self.throttled,
+            live_calls=self.live_calls,
+            live_throttled=self.live_throttled,
+            last_quarter_rate=last_rate,
+            free=free,
+        )
+
+    def live_arrival(self) -> None:
+        if self.now >= self.setting.live_until:
+            return
+        self.live_calls += 1
+        if not self.server.admit(self.now):
+            self.live_throttled += 1
+        self.at(self.now + self.rng.expovariate(self.setting.live), self.live_arrival)
+
+    def start_user(self) -> None:
+        if self.next_user >= self.setting.users:
+            return
+        self.next_user += 1
+        self.attempt(0)
+
+    def attempt(self, attempts: int) -> None:
+        slot = self.pacer.reserve()
+        assert slot is not None
+        if slot <= self.now:
+            self.send(attempts + 1)
+            return
+        epoch = self.pacer.epoch
+
+        def wake() -> None:
+            if self.pacer.epoch == epoch:
+                self.send(attempts + 1)
+            else:
+                self.attempt(attempts)
+
+        self.at(slot, wake)
+
+    def send(self, attempts: int) -> None:
+        sent_at = self.now
+        self.calls += 1
+        half = self.setting.latency / 2
+
+        def arrive() -> None:
+            admitted = self.server.admit(self.now)
+            self.at(self.now + half, lambda: self.answer(sent_at, attempts, admitted))
+
+        self.at(self.now + half, arrive)
+
+    def answer(self, sent_at: float, attempts: int, admitted: bool) -> None:
+        if admitted:
+            self.pacer.answered(sent_at)
+            self.confirmed_at.append(self.now)
+            self.finish()
+            return
+        self.throttled += 1
+        self.pacer.throttled(sent_at)
+        if attempts >= self.policy.max_attempts:
+            self.failed += 1
+            self.finish()
+            return
+        backoff = self.policy.backoff(attempts, self.rng)
+        self.at(self.now + backoff, lambda: self.attempt(attempts))
+
+    def finish(self) -> None:
+        self.done += 1
+        self.start_user()
+
+
+def default_pacer(rate: float | None, clock: Callable[[], float]) -> AdaptiveRateLimiter:
+    """The library's pacer on the simulation's clock."""
+    return AdaptiveRateLimiter(rate, clock=clock)
+
+
+def simulate(
+    setting: Setting,
+    seed: int = 0,
+    make_pacer: Callable[[float | None, Callable[[], float]], AdaptiveRateLimiter] = default_pacer,
+) -> Outcome:
+    """Run one simulated migration."""
+    return _Simulation(setting, seed, make_pacer).run()
+
+
+SCENARIOS: dict[str, Setting] = {
+    "live 20/s, rate=40 (default)": Setting(rate=40.0),
+    "live 20/s, rate=60": Setting(rate=60.0),
+    "live 20/s, rate=None": Setting(rate=None),
+    "no live, rate=60": Setting(rate=60.0, live=0),
+    "no live, rate=200": Setting(rate=200.0, live=0),
+    "no live, rate=None": Setting(rate=None, live=0),
+    "windows, no live, rate=60": Setting(rate=60.0, live=0, quota=Quota(windows=True)),
+    "live 20/s for 30 s, rate=60": Setting(rate=60.0, live_until=30.0),
+    "live 20/s for 30 s, rate=None": Setting(rate=None, live_until=30.0),
+}
+
+
+def table(seeds: Sequence[int] = range(5)) -> list[str]:
+    """Each scenario's medians over ``seeds``, one line each."""
+    lines = [
+        f"{'scenario':34} {'conf/s':>7} {'of free':>8} {'thr%':>6} {'live thr% (worst)':>18} "
+        f"{'failed':>6} {'last 1/4':>9}"
+    ]
+    for name, setting in SCENARIOS.items():
+        runs = [simulate(setting, seed) for seed in seeds]
+        lines.append(
+            f"{name:34} {statistics.median(r.rate for r in runs):7.1f} "
+            f"{statistics.median(r.share_of_free for r in runs):8.3f} "
+            f"{100 * statistics.median(r.throttled_share for r in runs):6.2f} "
+            f"{100 * statistics.median(r.live_harm for r in runs):10.2f} "
+            f"({100 * max(r.live_harm for r in runs):5.2f}) "
+            f"{max(r.failed for r in runs):6d} "
+            f"{statistics.median(r.last_quarter_rate for r in runs):9.1f}"
+        )
+    return lines
+
+
+def main(argv: Sequence[str]) -> int:
+    seeds = range(int(argv[0])) if argv else range(5)
+    print("\n".join(table(seeds)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
