@@ -36,7 +36,7 @@ cut belong to it and change nothing more)::
   the hold rate to ``MARGIN`` times its rate. A probe that sent more excess than any burst could
   hide found new capacity: its measured C counts and the probe wait starts short again.
 - ``rate`` is the user's ceiling; ``None`` means none, not "no pacing": the pace starts at
-  Cognito's default quota and learns the same way.
+  Cognito's default quota and learns the same way. A pace with a ceiling starts at it.
 - A cut wakes the calls that wait for a slot at the old pace: they take a new one.
 
 The constants were chosen with ``python3 -m benchmarks.pacer_sim`` (this pacer on a virtual clock
@@ -134,11 +134,12 @@ class AdaptiveRateLimiter:
         self._clock = clock
         self._sleep = sleep
         now = clock()
-        self._settle = min(self._ceiling, DEFAULT_QUOTA)
+        self._settle = rate if rate is not None else DEFAULT_QUOTA
         self._proven = False
         self._started = now
         self._probe_wait = PROBE_WAIT_MIN
-        # Start as if a hold had just ended: probe upwards from the start rate at once.
+        # Start at the ceiling the user allows (else the default quota) as if a hold had just
+        # ended: the first throttle shows where the quota really is.
         self._cut_at = now - self._probe_wait
         self._next_slot = now
         self._answers: deque[float] = deque()
