@@ -79,7 +79,7 @@ async def test_mixed_population_under_quota_and_faults(fake: FakeCognito) -> Non
         else:
             assert outcome is expected[name], (name, result)
     tail = [by_index[i].outcome for i in range(len(expected), len(names))]
-    assert tail == [Outcome.SKIPPED, Outcome.SKIPPED, *[Outcome.INVALID] * 3]
+    assert tail == [Outcome.DUPLICATE, Outcome.DUPLICATE, *[Outcome.INVALID] * 3]
     assert by_index[names.index("invited0")].user_status == "FORCE_CHANGE_PASSWORD"
     assert by_index[names.index("lambda0")].error_code == "UserLambdaValidationException"
 
@@ -88,7 +88,7 @@ async def test_mixed_population_under_quota_and_faults(fake: FakeCognito) -> Non
     assert max(stats.confirmations.values()) == 1
     for result in got:
         assert result.attempts == stats.confirm_calls.get(result.username, 0) or (
-            result.outcome is Outcome.SKIPPED
+            result.outcome is Outcome.DUPLICATE
         ), result
     assert stats.throttled > 0, "the quota was never hit: the test proves nothing"
     assert limiter.cuts >= 1
@@ -226,13 +226,13 @@ async def test_breaking_out_early_cancels_the_rest(fake: FakeCognito) -> None:
 
 
 async def test_results_are_counted_once(fake: FakeCognito) -> None:
-    """Duplicates in a large input are skipped exactly once each and nothing is lost."""
+    """Duplicates in a large input are reported once each, never sent, and nothing is lost."""
     names = [f"d{n % 150}" for n in range(600)]
     fake.add_users({*names})
     async with confirmer(fake) as c:
         report = await c.confirm_many(names, concurrency=10, rate=None)
     counts = Counter(r.outcome for r in report.results)
-    assert counts == {Outcome.CONFIRMED: 150, Outcome.SKIPPED: 450}
+    assert counts == {Outcome.CONFIRMED: 150, Outcome.DUPLICATE: 450}
     assert report.ok
     assert sum(fake.stats().confirm_calls.values()) == 150
 

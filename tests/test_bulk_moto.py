@@ -28,7 +28,7 @@ async def test_confirm_many_reports_every_item_in_input_order(moto_pool: MotoPoo
         Outcome.NOT_FOUND,
         Outcome.CONFIRMED,
         Outcome.INVALID,
-        Outcome.SKIPPED,
+        Outcome.DUPLICATE,
         Outcome.CONFIRMED,
         Outcome.INVALID,
     ]
@@ -36,10 +36,11 @@ async def test_confirm_many_reports_every_item_in_input_order(moto_pool: MotoPoo
     assert report.counts[Outcome.FAILED] == 0
     assert not report.ok
     assert [r.username for r in report.failures] == ["ghost", "bad name", "x" * 129]
-    invalid, skipped = report.results[3], report.results[4]
+    invalid, duplicate = report.results[3], report.results[4]
     assert invalid.attempts == 0
     assert "space" in (invalid.message or "")
-    assert skipped.message == "duplicate of an earlier input item"
+    assert duplicate.message == "duplicate of an earlier input item"
+    assert duplicate.ok
     assert all(moto_pool.status(name) == "CONFIRMED" for name in ("u1", "u2", "u3"))
 
 

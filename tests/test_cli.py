@@ -124,10 +124,10 @@ def test_bad_input_is_reported_line_by_line_and_exits_1(
         (2, "invalid"),
         (3, "invalid"),
         (4, "invalid"),
-        (5, "skipped"),
+        (5, "duplicate"),
         (6, "not_confirmable"),
     }
-    for label in ("not_found", "invalid", "skipped (duplicate)", "not_confirmable"):
+    for label in ("not_found", "invalid", "duplicate", "not_confirmable"):
         assert label in result.stdout
     assert "ghost" not in result.output
 
@@ -505,9 +505,10 @@ def test_tally_counts_email_failures_as_not_ok() -> None:
     tally.add(ConfirmResult("a", Outcome.CONFIRMED), EmailCheck(False, "X"))
     tally.add(ConfirmResult("b", Outcome.CONFIRMED), EmailCheck(True))
     tally.add(ConfirmResult("c", Outcome.NOT_FOUND), EmailCheck(None))
-    tally.add(ConfirmResult("d", Outcome.SKIPPED, message="some other reason"), None)
+    tally.add(ConfirmResult("d", Outcome.SKIPPED, message="any reason"), None)
+    tally.add(ConfirmResult("e", Outcome.DUPLICATE, message="any reason"), None)
     assert (tally.emails_verified, tally.emails_failed, tally.not_ok) == (1, 1, 2)
-    assert tally.brief() == "confirmed 2  skipped 1  not_found 1"
+    assert tally.brief() == "confirmed 2  skipped (done before) 1  duplicate 1  not_found 1"
 
 
 def test_email_access_denied_stops_the_run(

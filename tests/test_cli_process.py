@@ -172,7 +172,7 @@ def test_bad_input_lines_are_each_accounted_for(
     assert outcomes == [
         (0, "confirmed"),
         (1, "confirmed"),
-        (2, "skipped"),
+        (2, "duplicate"),
         (3, "invalid"),
         (4, "invalid"),
         (5, "invalid"),

@@ -71,11 +71,11 @@ def test_bulk_migrate_confirms_a_file_of_users(moto_pool: MotoPool, tmp_path: Pa
         0: ("alice", "confirmed"),
         1: ("bob", "confirmed"),
         2: ("carol", "confirmed"),
-        3: ("alice", "skipped"),
+        3: ("alice", "duplicate"),
     }
     assert stat.S_IMODE(report.stat().st_mode) == 0o600
     assert {moto_pool.status(name) for name in ("alice", "bob", "carol")} == {"CONFIRMED"}
-    assert re.search(r"confirmed: 3\n\s+skipped: 1\n4 users, 0 need attention", completed.stdout)
+    assert re.search(r"confirmed: 3\n\s+duplicate: 1\n4 users, 0 need attention", completed.stdout)
 
 
 def test_bulk_migrate_exits_1_on_failures_and_keeps_its_report(

@@ -298,7 +298,7 @@ async def test_batch_reports_each_user_in_input_order(app: FastAPI, fake: FakeCo
         "not_confirmable",
         "failed",
         "invalid",
-        "skipped",
+        "duplicate",
     ]
     assert body["results"][3]["error_code"] == "UserNotFoundException"
     assert body["results"][4]["user_status"] == "FORCE_CHANGE_PASSWORD"
@@ -312,7 +312,8 @@ async def test_batch_reports_each_user_in_input_order(app: FastAPI, fake: FakeCo
         "not_found": 1,
         "not_confirmable": 1,
         "invalid": 1,
-        "skipped": 1,
+        "duplicate": 1,
+        "skipped": 0,
         "failed": 1,
     }
     assert fake.status_counts() == {"CONFIRMED": 3, "FORCE_CHANGE_PASSWORD": 1, "UNCONFIRMED": 1}

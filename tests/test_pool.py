@@ -17,7 +17,7 @@ from cognito_confirm import (
     TransportError,
     UserPoolNotFoundError,
 )
-from cognito_confirm._client import translated
+from cognito_confirm._errors import translated
 from cognito_confirm._pool import (
     UNCONFIRMED_FILTER,
     EmailVerifier,

@@ -68,7 +68,7 @@ async def test_many_users_sample(fake: FakeCognito, capsys: pytest.CaptureFixtur
     assert [r.outcome.value for r in report.results] == [
         "confirmed",
         "confirmed",
-        "skipped",
+        "duplicate",
         "invalid",
     ]
     assert not report.ok

@@ -122,7 +122,11 @@ def test_unused_report_is_discarded_but_not_a_resumed_one(tmp_path: Path) -> Non
 
 
 def test_resume_state_takes_each_users_last_result(tmp_path: Path) -> None:
-    """Only users whose last (non-skipped) result is failed, or who have none, are sent again."""
+    """Only users whose last result is failed, or who have none, are sent again.
+
+    Duplicate and skipped lines say nothing, whether written as ``duplicate`` or, before 0.2.0,
+    as ``skipped`` with the duplicate message.
+    """
     path = write_report(
         tmp_path / "report.jsonl",
         line("ok", "confirmed"),
@@ -131,13 +135,15 @@ def test_resume_state_takes_each_users_last_result(tmp_path: Path) -> None:
         line("retry-then-ok", "already_confirmed"),
         line("still-failing", "failed"),
         line("still-failing", "skipped", message="duplicate of an earlier input item"),
+        line("still-failing", "duplicate", message="duplicate of an earlier input item"),
         line("missing", "not_found"),
         line("bad name", "invalid"),
         line("only-a-duplicate-line", "skipped"),
+        line("only-a-duplicate-line-now", "duplicate"),
     )
     state = read_resume_state(path, user_pool_id=POOL, verify_email=False)
     assert state.done == {"ok", "retry-then-ok", "missing", "bad name"}
-    assert state.lines == 9
+    assert state.lines == 11
     assert state.skip_reason("ok") == RESUME_MESSAGE
     assert state.skip_reason("still-failing") is None
     assert state.skip_reason("never-seen") is None

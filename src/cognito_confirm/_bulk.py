@@ -8,51 +8,55 @@ Shape of a run (all inside one anyio task group, nothing outlives it)::
 
 The producer reads the input only when a worker is free to take the next user, so memory holds
 the users in flight plus the set of names seen (needed to report duplicates), never the input.
-Invalid, duplicate and skipped items get their result straight from the producer.
+Invalid, duplicate and skipped items get their result straight from the producer, decided by
+``Triage`` (which the command line's ``--dry-run`` uses too). A worker confirms a user with the
+function it was given (``_confirm.confirm_user`` bound to a client): this module knows nothing of
+``CognitoConfirmer``.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
+    Awaitable,
     Callable,
     Iterable,
-    Mapping,
 )
 from contextlib import aclosing
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Self, TypeVar
+from typing import Final, Protocol, Self, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._confirm import Confirmation, result_without_call
 from ._errors import (
     ClientStateError,
-    CognitoConfirmError,
     EndpointUnreachableError,
-    InvalidUsernameError,
-    NotConfirmableError,
     SetupError,
     TransportError,
-    UserNotFoundError,
 )
 from ._ratelimit import AdaptiveRateLimiter
-from ._result import ConfirmResult, Outcome
-from ._retry import RetryPolicy
+from ._result import BulkReport, ConfirmResult, Outcome
 from ._validation import username_problem
 
-if TYPE_CHECKING:
-    from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
-
-    from ._client import CognitoConfirmer, _Done
-
-__all__ = ["ResultStream", "SkipCheck"]
+__all__ = ["ConfirmUser", "ResultStream", "SkipCheck", "Triage", "collect"]
 
 SkipCheck = Callable[[str], str | None]
 """Given a username, the reason to skip it (reported as ``skipped``), or None to send it."""
+
+
+class ConfirmUser(Protocol):
+    """Confirms one valid username: ``_confirm.confirm_user`` bound to a client and a pool."""
+
+    def __call__(
+        self, username: str, *, index: int, limiter: AdaptiveRateLimiter
+    ) -> Awaitable[Confirmation]: ...
+
 
 DUPLICATE_MESSAGE: Final = "duplicate of an earlier input item"
 _CHECKPOINT_EVERY: Final = 256
@@ -61,6 +65,32 @@ _CLOSE_TIMEOUT: Final = 5.0
 
 _Work = tuple[int, str]
 _T = TypeVar("_T")
+
+
+class Triage:
+    """What happens to each input item before any call: invalid, duplicate, skipped, or sent.
+
+    One per run, fed the items in input order: it remembers the names it has let through, so a
+    later item with the same name is a duplicate.
+    """
+
+    def __init__(self, skip: SkipCheck | None = None) -> None:
+        self._skip = skip
+        self._seen: set[str] = set()
+
+    def __call__(self, index: int, name: object) -> ConfirmResult | None:
+        """The result of an item that is not to be sent, or None to send it."""
+        problem = username_problem(name)
+        if problem is not None:
+            return result_without_call(str(name), index, Outcome.INVALID, problem)
+        assert isinstance(name, str)  # noqa: S101 - username_problem checked it
+        if name in self._seen:
+            return result_without_call(name, index, Outcome.DUPLICATE, DUPLICATE_MESSAGE)
+        self._seen.add(name)
+        reason = self._skip(name) if self._skip is not None else None
+        if reason is not None:
+            return result_without_call(name, index, Outcome.SKIPPED, reason)
+        return None
 
 
 class ResultStream:
@@ -90,15 +120,13 @@ class ResultStream:
 
     def __init__(
         self,
-        confirmer: CognitoConfirmer,
         usernames: Iterable[str] | AsyncIterable[str],
         *,
+        confirm: ConfirmUser,
         concurrency: int,
-        rate: float | None,
-        client_metadata: Mapping[str, str] | None,
-        retry: RetryPolicy | None,
-        skip: SkipCheck | None,
-        limiter: AdaptiveRateLimiter | None = None,
+        connections: int,
+        limiter: AdaptiveRateLimiter,
+        skip: SkipCheck | None = None,
     ) -> None:
         if isinstance(usernames, str | bytes):
             msg = "usernames must be an iterable of usernames, not one string: wrap it in a list"
@@ -106,20 +134,18 @@ class ResultStream:
         if concurrency < 1:
             msg = f"concurrency must be at least 1, got {concurrency}"
             raise ValueError(msg)
-        if concurrency > confirmer.max_connections:
+        if concurrency > connections:
             msg = (
-                f"concurrency {concurrency} exceeds the client's {confirmer.max_connections} "
+                f"concurrency {concurrency} exceeds the client's {connections} "
                 "pooled connections, so calls would only queue: raise max_connections "
                 "(or the injected client's max_pool_connections)"
             )
             raise ValueError(msg)
-        self._confirmer = confirmer
         self._usernames = usernames
+        self._confirm = confirm
         self._concurrency = concurrency
-        self._client_metadata = dict(client_metadata) if client_metadata else None
-        self._retry = retry
-        self._skip = skip
-        self.limiter = limiter if limiter is not None else AdaptiveRateLimiter(rate)
+        self._triage = Triage(skip)
+        self.limiter = limiter
         self.read = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -151,7 +177,6 @@ class ResultStream:
             msg = "a ResultStream can be entered only once"
             raise ClientStateError(msg)
         self._entered = True
-        client = self._confirmer.client
         results_in, results_out = anyio.create_memory_object_stream[ConfirmResult](
             self._concurrency
         )
@@ -166,7 +191,7 @@ class ResultStream:
         async with results_in, work_out:
             task_group.start_soon(self._produce, work_in, results_in.clone())
             for _ in range(self._concurrency):
-                task_group.start_soon(self._work, client, work_out.clone(), results_in.clone())
+                task_group.start_soon(self._work, work_out.clone(), results_in.clone())
         return self
 
     async def __aexit__(
@@ -229,33 +254,18 @@ class ResultStream:
         results: MemoryObjectSendStream[ConfirmResult],
     ) -> None:
         assert self._producer_scope is not None  # noqa: S101 - set by __aenter__
-        seen: set[str] = set()
         with self._producer_scope:
             async with work, results, aclosing(_enumerate(self._usernames)) as items:
                 async for index, name in items:
                     self.read = index + 1
-                    early = self._early_result(index, name, seen)
-                    if early is not None:
-                        await _send(results, early)
+                    settled = self._triage(index, name)
+                    if settled is not None:
+                        await _send(results, settled)
                     else:
                         await _send(work, (index, name))
 
-    def _early_result(self, index: int, name: object, seen: set[str]) -> ConfirmResult | None:
-        problem = username_problem(name)
-        if problem is not None:
-            return ConfirmResult(str(name), Outcome.INVALID, message=problem, index=index)
-        assert isinstance(name, str)  # noqa: S101 - username_problem checked it
-        if name in seen:
-            return ConfirmResult(name, Outcome.SKIPPED, message=DUPLICATE_MESSAGE, index=index)
-        seen.add(name)
-        reason = self._skip(name) if self._skip is not None else None
-        if reason is not None:
-            return ConfirmResult(name, Outcome.SKIPPED, message=reason, index=index)
-        return None
-
     async def _work(
         self,
-        client: CognitoIdentityProviderClient,
         work: MemoryObjectReceiveStream[_Work],
         results: MemoryObjectSendStream[ConfirmResult],
     ) -> None:
@@ -270,24 +280,19 @@ class ResultStream:
                 self.in_flight += 1
                 self.max_in_flight = max(self.max_in_flight, self.in_flight)
                 try:
-                    done = await self._confirmer.confirm_attempts(
-                        name,
-                        client_metadata=self._client_metadata,
-                        client=client,
-                        limiter=self.limiter,
-                        retry=self._retry,
-                    )
+                    confirmation = await self._confirm(name, index=index, limiter=self.limiter)
                 finally:
                     self.in_flight -= 1
-                if not isinstance(done.error, TransportError):
+                error = confirmation.error
+                if not isinstance(error, TransportError):
                     self._answered = True
                 elif not self._answered:
-                    self._abort(_unreachable(done.error))
+                    self._abort(_unreachable(error))
                     continue
-                if isinstance(done.error, SetupError):
-                    self._abort(done.error)
+                if isinstance(error, SetupError):
+                    self._abort(error)
                     continue
-                result = _result_of(name, index, done)
+                result = confirmation.result
                 try:
                     await _send(results, result)
                 except BaseException:
@@ -326,45 +331,21 @@ def _unreachable(error: TransportError) -> EndpointUnreachableError:
     return EndpointUnreachableError(msg, code=error.code, request_id=error.request_id)
 
 
-def _result_of(name: str, index: int, done: _Done) -> ConfirmResult:
-    error = done.error
-    if error is None:
-        assert done.outcome is not None  # noqa: S101 - _Done holds one or the other
-        return ConfirmResult(
-            name,
-            done.outcome,
-            error_code="NotAuthorizedException"
-            if done.outcome is Outcome.ALREADY_CONFIRMED
-            else None,
-            message="already confirmed" if done.outcome is Outcome.ALREADY_CONFIRMED else None,
-            attempts=done.attempts,
-            elapsed=done.elapsed,
-            index=index,
-            user_status="CONFIRMED",
-            request_id=done.request_id,
-        )
-    return ConfirmResult(
-        name,
-        outcome_of(error),
-        error_code=error.code,
-        message=error.message,
-        attempts=done.attempts,
-        elapsed=done.elapsed,
-        index=index,
-        user_status=getattr(error, "status", None),
-        request_id=error.request_id,
-    )
+async def collect(stream: ResultStream) -> BulkReport:
+    """Run a stream to its end and return every result in input order (``confirm_many``).
 
-
-def outcome_of(error: CognitoConfirmError) -> Outcome:
-    """The outcome a per-user error stands for."""
-    if isinstance(error, UserNotFoundError):
-        return Outcome.NOT_FOUND
-    if isinstance(error, NotConfirmableError):
-        return Outcome.NOT_CONFIRMABLE
-    if isinstance(error, InvalidUsernameError):
-        return Outcome.INVALID
-    return Outcome.FAILED
+    A ``SetupError`` that stops the run is raised with ``partial_report``: the results so far.
+    """
+    started = time.monotonic()
+    results: list[ConfirmResult] = []
+    try:
+        async with stream:
+            async for result in stream:
+                results.append(result)
+    except SetupError as error:
+        error.partial_report = BulkReport.from_results(results, time.monotonic() - started)
+        raise
+    return BulkReport.from_results(results, time.monotonic() - started)
 
 
 async def _enumerate(

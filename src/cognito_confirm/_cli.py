@@ -5,7 +5,7 @@
 
 Exit codes:
 
-    0    every user ended confirmed, already confirmed or skipped
+    0    every user ended confirmed, already confirmed, duplicate or skipped
          (--dry-run: the pool is reachable and no input item is invalid)
     1    some user did not (the report says which and why), or --verify-email failed for some
     2    a usage or setup error, as one line on stderr: missing or unreadable input, missing CSV
@@ -49,14 +49,13 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from ._bulk import DUPLICATE_MESSAGE, ResultStream, SkipCheck
+from ._bulk import ResultStream, SkipCheck, Triage
 from ._client import DEFAULT_MAX_CONNECTIONS, CognitoConfirmer
 from ._demo import DemoUnavailableError, demo_pool, demo_session
 from ._errors import CognitoConfirmError, SetupError
 from ._inputs import FileSource, InputError, IterableSource
 from ._pool import EmailVerifier, UnconfirmedUsers, describe_pool
 from ._report import (
-    RESUME_MESSAGE,
     EmailCheck,
     ReportError,
     ReportWriter,
@@ -67,7 +66,7 @@ from ._report import (
     report_record,
 )
 from ._result import ConfirmResult, Outcome
-from ._validation import check_user_pool_id, username_problem
+from ._validation import check_user_pool_id
 
 __all__ = ["cli", "main"]
 
@@ -79,12 +78,13 @@ PROG: Final = "cognito-confirm"
 DEMO_CONCURRENCY: Final = 8
 
 _SETUP_ERRORS: Final = (InputError, ReportError, CognitoConfirmError, DemoUnavailableError)
+_RESUMED: Final = "skipped (done before)"
+"""How a run's summary names ``skipped``: the command line skips only users done before."""
 _OUTCOME_ORDER: Final = (
     "confirmed",
     "already_confirmed",
-    "skipped (done before)",
-    "skipped (duplicate)",
-    "skipped",
+    _RESUMED,
+    "duplicate",
     "not_found",
     "not_confirmable",
     "invalid",
@@ -132,7 +132,7 @@ class Tally:
     """What a run did, by outcome, for the progress bar, the summary and the exit code.
 
     Attributes:
-        counts: Users by outcome label (``skipped`` split by reason).
+        counts: Users by outcome label.
         emails_verified: Users whose email was marked verified (``--verify-email``).
         emails_failed: Users whose email could not be.
         signal: The signal that stopped the run, if one did.
@@ -178,12 +178,7 @@ class Tally:
 
 
 def _label(result: ConfirmResult) -> str:
-    if result.outcome is Outcome.SKIPPED:
-        if result.message == DUPLICATE_MESSAGE:
-            return "skipped (duplicate)"
-        if result.message == RESUME_MESSAGE:
-            return "skipped (done before)"
-    return result.outcome.value
+    return _RESUMED if result.outcome is Outcome.SKIPPED else result.outcome.value
 
 
 # --- the bulk path shared by confirm and demo -------------------------------------------------
@@ -667,7 +662,7 @@ def confirm(**options: Any) -> int:
 
     \b
     Exit codes:
-      0    every user ended confirmed, already confirmed or skipped
+      0    every user ended confirmed, already confirmed, duplicate or skipped
       1    some did not (the report says which and why)
       2    a usage or setup error (one line on stderr)
       130  stopped by Ctrl-C, 143 by SIGTERM: --resume carries on
@@ -737,7 +732,7 @@ async def dry_run(
     Exit 1 when some input item is invalid, since the real run would end with 1 too.
     """
     pool = await describe_pool(confirmer.client, confirmer.user_pool_id)
-    counts = await _classify_input(source, skip)
+    counts = await _triage_input(source, skip)
     if source.error is not None:
         raise source.error
     console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
@@ -750,27 +745,28 @@ async def dry_run(
     table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False)
     table.add_column("input items")
     table.add_column("count", justify="right")
-    for label in ("to send", "invalid", "duplicates", "skipped (done before)"):
+    for label in ("to send", "invalid", "duplicates", _RESUMED):
         table.add_row(label, str(counts[label]))
     table.add_row("total", str(counts.total()))
     console.print(table)
     return EXIT_NOT_ALL_OK if counts["invalid"] else EXIT_OK
 
 
-async def _classify_input(source: UsernameSource, skip: SkipCheck | None) -> Counter[str]:
-    """What the engine would do with each item, without sending anything."""
+async def _triage_input(source: UsernameSource, skip: SkipCheck | None) -> Counter[str]:
+    """What the engine would do with each item (its own triage), without sending anything."""
+    labels = {
+        Outcome.INVALID: "invalid",
+        Outcome.DUPLICATE: "duplicates",
+        Outcome.SKIPPED: _RESUMED,
+    }
+    triage = Triage(skip)
     counts: Counter[str] = Counter()
-    seen: set[str] = set()
+    index = 0
     async for name in source:
         source.note_result()
-        if username_problem(name) is not None:
-            counts["invalid"] += 1
-        elif name in seen:
-            counts["duplicates"] += 1
-        else:
-            seen.add(name)
-            skipped = skip is not None and skip(name) is not None
-            counts["skipped (done before)" if skipped else "to send"] += 1
+        settled = triage(index, name)
+        counts["to send" if settled is None else labels[settled.outcome]] += 1
+        index += 1
     return counts
 
 

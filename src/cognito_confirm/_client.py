@@ -1,81 +1,43 @@
-"""``CognitoConfirmer``: one long-lived aiobotocore client that confirms users."""
+"""``CognitoConfirmer``: one long-lived aiobotocore client that confirms users.
+
+The confirmer owns the client's lifetime (unopened, open, closed) and its configuration; the
+work is done below it: one user in ``_confirm``, many in ``_bulk``.
+"""
 
 from __future__ import annotations
 
 import enum
-import logging
+import functools
 import random
-import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Iterable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Self
 
-import anyio
-import botocore.exceptions
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
-from ._bulk import ResultStream, SkipCheck
-from ._errors import (
-    ALREADY_CONFIRMED_STATUS,
-    ClientStateError,
-    CognitoConfirmError,
-    CredentialsError,
-    InvalidParameterError,
-    NotAuthorizedError,
-    NotConfirmableError,
-    SetupError,
-    TransportError,
-    error_class_for,
-    user_status_in,
-)
+from ._bulk import ResultStream, SkipCheck, collect
+from ._confirm import confirm_user
+from ._errors import BOTOCORE_SETUP_EXCEPTIONS, ClientStateError, CredentialsError
 from ._ratelimit import AdaptiveRateLimiter
-from ._result import BulkReport, ConfirmResult, Outcome
+from ._result import BulkReport, ConfirmResult
 from ._retry import RetryPolicy
 from ._validation import check_user_pool_id, check_username, region_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
 
-__all__ = ["CognitoConfirmer"]
-
-logger = logging.getLogger("cognito_confirm")
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "CognitoConfirmer"]
 
 DEFAULT_MAX_CONNECTIONS: Final = 64
-_T = TypeVar("_T")
 _USER_AGENT: Final = "cognito-confirm"
-
-_SETUP_EXCEPTIONS: Final = (
-    botocore.exceptions.NoCredentialsError,
-    botocore.exceptions.PartialCredentialsError,
-    botocore.exceptions.CredentialRetrievalError,
-    botocore.exceptions.NoRegionError,
-    botocore.exceptions.ProfileNotFound,
-    botocore.exceptions.ConfigNotFound,
-)
-_TRANSPORT_EXCEPTIONS: Final = (
-    botocore.exceptions.HTTPClientError,
-    botocore.exceptions.ConnectionError,
-)
 
 
 class _State(enum.Enum):
     UNOPENED = "unopened"
     OPEN = "open"
     CLOSED = "closed"
-
-
-@dataclass(frozen=True, slots=True)
-class _Done:
-    """Internal: how the attempts for one user ended (a success outcome or a final error)."""
-
-    outcome: Outcome | None
-    error: CognitoConfirmError | None
-    attempts: int
-    elapsed: float
-    request_id: str | None
 
 
 class CognitoConfirmer:
@@ -140,7 +102,7 @@ class CognitoConfirmer:
         stack = AsyncExitStack()
         try:
             self._client = await stack.enter_async_context(self._create_client())
-        except _SETUP_EXCEPTIONS as exc:
+        except BOTOCORE_SETUP_EXCEPTIONS as exc:
             await stack.aclose()
             self._state = _State.CLOSED
             raise CredentialsError(str(exc)) from exc
@@ -218,67 +180,16 @@ class CognitoConfirmer:
         subclass for every other failure.
         """
         check_username(username)
-        client = self.client
-        done = await self.confirm_attempts(username, client_metadata=client_metadata, client=client)
-        if done.error is not None:
-            raise done.error
-        assert done.outcome is not None  # noqa: S101 - _Done holds one or the other
-        return ConfirmResult(
-            username=username,
-            outcome=done.outcome,
-            error_code="NotAuthorizedException"
-            if done.outcome is Outcome.ALREADY_CONFIRMED
-            else None,
-            attempts=done.attempts,
-            elapsed=done.elapsed,
-            request_id=done.request_id,
-            user_status=ALREADY_CONFIRMED_STATUS,
+        confirmation = await confirm_user(
+            self.client,
+            self.user_pool_id,
+            username,
+            client_metadata=client_metadata,
+            policy=self.retry,
+            limiter=None,
+            rng=self._rng,
         )
-
-    async def confirm_attempts(
-        self,
-        username: str,
-        *,
-        client_metadata: Mapping[str, str] | None,
-        client: CognitoIdentityProviderClient,
-        limiter: AdaptiveRateLimiter | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> _Done:
-        """Internal: call AdminConfirmSignUp until it succeeds or the retry policy gives up."""
-        policy = retry or self.retry
-        started = time.monotonic()
-        attempts = 0
-        while True:
-            sent_at = await limiter.acquire() if limiter is not None else 0.0
-            attempts += 1
-            try:
-                request_id = await self._call(client, username, client_metadata)
-            except CognitoConfirmError as error:
-                outcome = _already_confirmed(error)
-                if outcome is not None:
-                    return _Done(outcome, None, attempts, _since(started), error.request_id)
-                if error.code == "TooManyRequestsException" and limiter is not None:
-                    limiter.throttled(sent_at)
-                if not policy.should_retry(error, attempts):
-                    return _Done(None, error, attempts, _since(started), error.request_id)
-                logger.debug("retrying %s after %s (attempt %d)", username, error.code, attempts)
-                await anyio.sleep(policy.backoff(attempts, self._rng))
-            else:
-                return _Done(Outcome.CONFIRMED, None, attempts, _since(started), request_id)
-
-    async def _call(
-        self,
-        client: CognitoIdentityProviderClient,
-        username: str,
-        client_metadata: Mapping[str, str] | None,
-    ) -> str | None:
-        kwargs: dict[str, Any] = {"UserPoolId": self.user_pool_id, "Username": username}
-        if client_metadata:
-            kwargs["ClientMetadata"] = dict(client_metadata)
-        response = await translated(lambda: client.admin_confirm_sign_up(**kwargs), username)
-        logger.debug("confirmed %s", username)
-        request_id = response.get("ResponseMetadata", {}).get("RequestId")
-        return str(request_id) if request_id else None
+        return confirmation.unwrap()
 
     def stream(
         self,
@@ -295,17 +206,24 @@ class CognitoConfirmer:
 
         ``rate`` is requests per second for this run (None: unlimited). Runs that must share
         one pace, e.g. concurrent batches in one web service, pass the same ``limiter``
-        instead, and ``rate`` is then ignored.
+        instead, and ``rate`` is then ignored. Raises ``ClientStateError`` outside the
+        confirmer's ``async with`` block.
         """
+        confirm = functools.partial(
+            confirm_user,
+            self.client,
+            self.user_pool_id,
+            client_metadata=dict(client_metadata) if client_metadata else None,
+            policy=retry or self.retry,
+            rng=self._rng,
+        )
         return ResultStream(
-            self,
             usernames,
+            confirm=confirm,
             concurrency=concurrency,
-            rate=rate,
-            client_metadata=client_metadata,
-            retry=retry,
+            connections=self.max_connections,
+            limiter=limiter if limiter is not None else AdaptiveRateLimiter(rate),
             skip=skip,
-            limiter=limiter,
         )
 
     async def confirm_many(
@@ -319,67 +237,12 @@ class CognitoConfirmer:
         limiter: AdaptiveRateLimiter | None = None,
     ) -> BulkReport:
         """Confirm many users and return every result in input order."""
-        started = time.monotonic()
-        results: list[ConfirmResult] = []
-        try:
-            async with self.stream(
-                usernames,
-                concurrency=concurrency,
-                rate=rate,
-                client_metadata=client_metadata,
-                retry=retry,
-                limiter=limiter,
-            ) as stream:
-                async for result in stream:
-                    results.append(result)
-        except SetupError as error:
-            error.partial_report = BulkReport.from_results(results, _since(started))
-            raise
-        return BulkReport.from_results(results, _since(started))
-
-
-def _since(started: float) -> float:
-    return time.monotonic() - started
-
-
-def _already_confirmed(error: CognitoConfirmError) -> Outcome | None:
-    if isinstance(error, NotConfirmableError) and error.status == ALREADY_CONFIRMED_STATUS:
-        return Outcome.ALREADY_CONFIRMED
-    return None
-
-
-async def translated(operation: Callable[[], Awaitable[_T]], username: str | None = None) -> _T:
-    """Await one Cognito call, turning botocore's exceptions into this library's errors."""
-    try:
-        return await operation()
-    except botocore.exceptions.ClientError as exc:
-        raise translate_client_error(exc, username) from exc
-    except _SETUP_EXCEPTIONS as exc:
-        raise CredentialsError(str(exc), username=username) from exc
-    except _TRANSPORT_EXCEPTIONS as exc:
-        raise TransportError(str(exc), username=username) from exc
-    except botocore.exceptions.ParamValidationError as exc:
-        raise InvalidParameterError(str(exc), username=username) from exc
-
-
-def translate_client_error(
-    exc: botocore.exceptions.ClientError, username: str | None
-) -> CognitoConfirmError:
-    """The typed error for a botocore ClientError from a Cognito call."""
-    error: Mapping[str, Any] = exc.response.get("Error", {})
-    metadata: Mapping[str, Any] = exc.response.get("ResponseMetadata", {})
-    code = str(error.get("Code", "Unknown"))
-    message = str(error.get("Message", "")) or code
-    http_status = metadata.get("HTTPStatusCode")
-    context: dict[str, Any] = {
-        "username": username,
-        "code": code,
-        "request_id": metadata.get("RequestId"),
-        "http_status": http_status,
-    }
-    cls = error_class_for(code, http_status)
-    if cls is NotAuthorizedError:
-        status = user_status_in(message)
-        if status is not None:
-            return NotConfirmableError(message, status=status, **context)
-    return cls(message, **context)
+        stream = self.stream(
+            usernames,
+            concurrency=concurrency,
+            rate=rate,
+            client_metadata=client_metadata,
+            retry=retry,
+            limiter=limiter,
+        )
+        return await collect(stream)

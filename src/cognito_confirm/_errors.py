@@ -27,12 +27,18 @@ Cognito error code, Cognito's message and the AWS request id.
 
 A ``SetupError`` stops a bulk run early; every other error is one user's failure and becomes a
 result. ``ClientStateError`` (a ``RuntimeError``) reports misuse of the client itself.
+
+``translated()`` at the end is the one place botocore's exceptions become these: every Cognito
+call the library makes goes through it.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Final
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+import botocore.exceptions
 
 if TYPE_CHECKING:
     from ._result import BulkReport
@@ -60,6 +66,8 @@ __all__ = [
     "UserPoolNotFoundError",
     "error_class_for",
 ]
+
+_T = TypeVar("_T")
 
 
 class CognitoConfirmError(Exception):
@@ -253,3 +261,55 @@ def error_class_for(code: str, http_status: int | None = None) -> type[CognitoCo
     if http_status is not None and http_status >= 500:
         return InternalServerError
     return CognitoConfirmError
+
+
+BOTOCORE_SETUP_EXCEPTIONS: Final = (
+    botocore.exceptions.NoCredentialsError,
+    botocore.exceptions.PartialCredentialsError,
+    botocore.exceptions.CredentialRetrievalError,
+    botocore.exceptions.NoRegionError,
+    botocore.exceptions.ProfileNotFound,
+    botocore.exceptions.ConfigNotFound,
+)
+"""What botocore raises for a configuration that cannot work: a ``CredentialsError`` here."""
+_BOTOCORE_TRANSPORT_EXCEPTIONS: Final = (
+    botocore.exceptions.HTTPClientError,
+    botocore.exceptions.ConnectionError,
+)
+
+
+async def translated(operation: Callable[[], Awaitable[_T]], username: str | None = None) -> _T:
+    """Await one Cognito call, turning botocore's exceptions into this library's errors."""
+    try:
+        return await operation()
+    except botocore.exceptions.ClientError as exc:
+        raise translate_client_error(exc, username) from exc
+    except BOTOCORE_SETUP_EXCEPTIONS as exc:
+        raise CredentialsError(str(exc), username=username) from exc
+    except _BOTOCORE_TRANSPORT_EXCEPTIONS as exc:
+        raise TransportError(str(exc), username=username) from exc
+    except botocore.exceptions.ParamValidationError as exc:
+        raise InvalidParameterError(str(exc), username=username) from exc
+
+
+def translate_client_error(
+    exc: botocore.exceptions.ClientError, username: str | None
+) -> CognitoConfirmError:
+    """The typed error for a botocore ClientError from a Cognito call."""
+    error: Mapping[str, Any] = exc.response.get("Error", {})
+    metadata: Mapping[str, Any] = exc.response.get("ResponseMetadata", {})
+    code = str(error.get("Code", "Unknown"))
+    message = str(error.get("Message", "")) or code
+    http_status = metadata.get("HTTPStatusCode")
+    context: dict[str, Any] = {
+        "username": username,
+        "code": code,
+        "request_id": metadata.get("RequestId"),
+        "http_status": http_status,
+    }
+    cls = error_class_for(code, http_status)
+    if cls is NotAuthorizedError:
+        status = user_status_in(message)
+        if status is not None:
+            return NotConfirmableError(message, status=status, **context)
+    return cls(message, **context)

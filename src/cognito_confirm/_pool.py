@@ -7,8 +7,8 @@
 - DescribeUserPool: ``describe_pool``, the ``--dry-run`` check that the pool is there.
 
 Each gets its own ``AdaptiveRateLimiter``: the quotas are separate, so a throttled listing must
-not slow the confirmations down, nor the other way round. Throttling and transient faults are
-retried as ``RetryPolicy`` says, the same as for AdminConfirmSignUp.
+not slow the confirmations down, nor the other way round. Every call goes through the same
+retry loop as AdminConfirmSignUp (``_retry.call_with_retries``).
 """
 
 from __future__ import annotations
@@ -22,15 +22,10 @@ from typing import TYPE_CHECKING, Final, Self, TypeVar
 
 import anyio
 
-from ._client import translated
-from ._errors import (
-    CognitoConfirmError,
-    SetupError,
-    ThrottledError,
-)
+from ._errors import CognitoConfirmError, SetupError
 from ._ratelimit import AdaptiveRateLimiter
 from ._report import EmailCheck
-from ._retry import RetryPolicy
+from ._retry import RetryPolicy, call_with_retries
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
@@ -73,18 +68,10 @@ class PacedCaller:
 
     async def call(self, operation: Callable[[], Awaitable[_T]]) -> _T:
         """Make the call in its turn; raise the last error once the retry policy gives up."""
-        attempts = 0
-        while True:
-            sent_at = await self.limiter.acquire()
-            attempts += 1
-            try:
-                return await translated(operation)
-            except CognitoConfirmError as error:
-                if isinstance(error, ThrottledError):
-                    self.limiter.throttled(sent_at)
-                if not self.retry.should_retry(error, attempts):
-                    raise
-                await anyio.sleep(self.retry.backoff(attempts, self._rng))
+        attempts = await call_with_retries(
+            operation, policy=self.retry, limiter=self.limiter, rng=self._rng
+        )
+        return attempts.unwrap()
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ Each line is one JSON object with these keys, in this order::
 
     username      the user, as read from the input (the report is the one place it is written)
     outcome       confirmed | already_confirmed | not_found | not_confirmable | invalid |
-                  skipped | failed
+                  duplicate | skipped | failed (before 0.2.0 a duplicate was written as skipped)
     error_code    Cognito's error code behind the outcome, or null
     message       Cognito's message, or why the user was invalid or skipped, or null
     attempts      AdminConfirmSignUp calls made for this user (0 when none was sent)
@@ -55,6 +55,8 @@ __all__ = [
 REPORT_MODE: Final = 0o600
 RESUME_MESSAGE: Final = "done in an earlier run: see this user's earlier line in the report"
 _NEEDS_EMAIL: Final = frozenset({Outcome.CONFIRMED, Outcome.ALREADY_CONFIRMED})
+_SAYS_NOTHING: Final = frozenset({Outcome.DUPLICATE, Outcome.SKIPPED})
+"""A duplicate, or a user a resumed run skipped: the user's own earlier line decides."""
 _OUTCOMES: Final = frozenset(outcome.value for outcome in Outcome)
 
 
@@ -123,9 +125,9 @@ class ResumeState:
     """What an earlier run's report says.
 
     Attributes:
-        done: The users not to send again: their last result (``skipped`` lines aside) is
-            anything but ``failed``; with ``verify_email``, a confirmed user also needs
-            ``email_verified`` true.
+        done: The users not to send again: their last result (``duplicate`` and ``skipped``
+            lines aside) is anything but ``failed``; with ``verify_email``, a confirmed user
+            also needs ``email_verified`` true.
         lines: How many result lines were read.
         keep_bytes: Where the readable lines end: a cut-off last line starts there.
     """
@@ -188,8 +190,7 @@ def _check_pool(record: Mapping[str, object], user_pool_id: str, path: Path) -> 
 def _settle(done: set[str], record: Mapping[str, object], *, verify_email: bool) -> None:
     """Apply one line: the last line that says something about a user wins."""
     outcome = Outcome(str(record["outcome"]))
-    if outcome is Outcome.SKIPPED:
-        # A duplicate, or a user a resumed run skipped: the user's own earlier line decides.
+    if outcome in _SAYS_NOTHING:
         return
     username = str(record["username"])
     finished = outcome is not Outcome.FAILED

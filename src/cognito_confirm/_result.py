@@ -23,8 +23,10 @@ class Outcome(enum.StrEnum):
     """The user's status (e.g. FORCE_CHANGE_PASSWORD) cannot be confirmed by an administrator."""
     INVALID = "invalid"
     """The username fails botocore's model; nothing was sent."""
+    DUPLICATE = "duplicate"
+    """Not sent: the same username came earlier in the input, and that item has its own result."""
     SKIPPED = "skipped"
-    """Not sent: a duplicate of an earlier input item, or done in an earlier run (resume)."""
+    """Not sent: the run's skip check said so (e.g. the command line's resume: done before)."""
     FAILED = "failed"
     """Any other error, or a transient one that outlasted the retry budget."""
 
@@ -34,7 +36,9 @@ class Outcome(enum.StrEnum):
         return self in _OK_OUTCOMES
 
 
-_OK_OUTCOMES = frozenset({Outcome.CONFIRMED, Outcome.ALREADY_CONFIRMED, Outcome.SKIPPED})
+_OK_OUTCOMES = frozenset(
+    {Outcome.CONFIRMED, Outcome.ALREADY_CONFIRMED, Outcome.DUPLICATE, Outcome.SKIPPED}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +50,8 @@ class ConfirmResult:
         outcome: How it ended.
         error_code: The Cognito error code behind the outcome, if any (``"UserNotFoundException"``,
             or ``"NotAuthorizedException"`` for an already confirmed user).
-        message: Cognito's message, or why the input was invalid or skipped.
+        message: Cognito's message, or why the input was invalid, a duplicate or skipped
+            (``"already confirmed"`` for an already confirmed user).
         attempts: How many AdminConfirmSignUp calls were made for this user (0 if none).
         elapsed: Seconds from the first attempt to the result, backoff included.
         index: The user's position in the input, counting from 0.
@@ -94,7 +99,7 @@ class BulkReport:
 
     @property
     def ok(self) -> bool:
-        """True when every user ended confirmed, already confirmed or skipped."""
+        """True when every user ended confirmed, already confirmed, duplicate or skipped."""
         return all(result.ok for result in self.results)
 
     @property

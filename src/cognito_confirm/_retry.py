@@ -1,9 +1,22 @@
-"""Which failures are worth another call, and how long to wait before it."""
+"""The one retry loop: every Cognito call the library makes goes through ``call_with_retries``.
+
+AdminConfirmSignUp, ListUsers, AdminUpdateUserAttributes and DescribeUserPool all take this one
+path: wait for the pacer, call, translate botocore's exception, tell the pacer what Cognito said,
+back off and call again while ``RetryPolicy`` says so. One loop means one answer to "was this
+call throttled?" (``isinstance(error, ThrottledError)``, so ``ThrottlingException`` slows the
+pace as ``TooManyRequestsException`` does) and one count of attempts.
+"""
 
 from __future__ import annotations
 
+import logging
 import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar, cast
+
+import anyio
 
 from ._errors import (
     CognitoConfirmError,
@@ -11,9 +24,15 @@ from ._errors import (
     LimitExceededError,
     ThrottledError,
     TransportError,
+    translated,
 )
+from ._ratelimit import AdaptiveRateLimiter
 
-__all__ = ["RetryPolicy"]
+__all__ = ["Attempts", "RetryPolicy", "call_with_retries"]
+
+logger = logging.getLogger("cognito_confirm")
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +77,90 @@ class RetryPolicy:
         ceiling = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
         # Jitter only spreads retries in time; it does not need a secure generator.
         return (rng or random).uniform(0, ceiling)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempts(Generic[_T]):
+    """How the calls for one operation ended: its value, or the error the policy stopped at.
+
+    Attributes:
+        value: What the successful call returned (None when ``error`` is set).
+        error: The last call's error when it was final or the retry budget ran out, else None.
+        attempts: How many calls were made, the first included.
+        elapsed: Seconds from the first call to the end, backoff included.
+        request_id: The AWS request id of the last call, if Cognito answered it.
+    """
+
+    value: _T | None
+    error: CognitoConfirmError | None
+    attempts: int
+    elapsed: float
+    request_id: str | None
+
+    def unwrap(self) -> _T:
+        """The value, or raise the error."""
+        if self.error is not None:
+            raise self.error
+        return cast("_T", self.value)
+
+
+async def call_with_retries(
+    operation: Callable[[], Awaitable[_T]],
+    *,
+    policy: RetryPolicy,
+    limiter: AdaptiveRateLimiter | None,
+    rng: random.Random,
+    username: str | None = None,
+) -> Attempts[_T]:
+    """Call ``operation`` until it succeeds or ``policy`` gives up; never raise a Cognito error.
+
+    Each call waits for its slot from ``limiter`` (None: unpaced) and tells it how the call went:
+    ``throttled()`` for a throttled call, ``answered()`` for any other answer from Cognito,
+    nothing for a call that got no answer. ``username`` goes into the errors' context.
+    """
+    started = time.monotonic()
+    attempts = 0
+    while True:
+        sent_at = await _slot(limiter)
+        attempts += 1
+        try:
+            value = await translated(operation, username)
+        except CognitoConfirmError as error:
+            if limiter is not None:
+                _report(limiter, sent_at, error)
+            if not policy.should_retry(error, attempts):
+                elapsed = time.monotonic() - started
+                return Attempts(None, error, attempts, elapsed, error.request_id)
+            logger.debug("retrying %s after %s (attempt %d)", username, error.code, attempts)
+            await anyio.sleep(policy.backoff(attempts, rng))
+        else:
+            if limiter is not None:
+                limiter.answered(sent_at)
+            elapsed = time.monotonic() - started
+            return Attempts(value, None, attempts, elapsed, _request_id(value))
+
+
+async def _slot(limiter: AdaptiveRateLimiter | None) -> float:
+    """Wait for the call's turn; the time it was granted (what the limiter's reports take)."""
+    if limiter is None:
+        return 0.0
+    sent_at = await limiter.acquire()
+    assert sent_at is not None  # noqa: S101 - None comes only with a max_wait, and none is given
+    return sent_at
+
+
+def _report(limiter: AdaptiveRateLimiter, sent_at: float, error: CognitoConfirmError) -> None:
+    if isinstance(error, ThrottledError):
+        limiter.throttled(sent_at)
+    elif error.http_status is not None:
+        # Cognito answered (an error about the user, the pool or the credentials): the call
+        # went through the quota. No status means no answer: a transport or a local error.
+        limiter.answered(sent_at)
+
+
+def _request_id(response: object) -> str | None:
+    """The request id botocore puts in every response's ``ResponseMetadata``."""
+    if not isinstance(response, Mapping):
+        return None
+    request_id = response.get("ResponseMetadata", {}).get("RequestId")
+    return str(request_id) if request_id else None

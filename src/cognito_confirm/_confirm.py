@@ -1,0 +1,124 @@
+"""One user's AdminConfirmSignUp, and the one place a ``ConfirmResult`` is built.
+
+``CognitoConfirmer.confirm()`` and the bulk engine both take their results from here, so the same
+user state gives the same fields either way. An already confirmed user is a success: Cognito
+answers ``NotAuthorizedException`` "... Current status is CONFIRMED", which becomes
+``ALREADY_CONFIRMED`` rather than an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+from ._errors import (
+    ALREADY_CONFIRMED_STATUS,
+    CognitoConfirmError,
+    NotConfirmableError,
+    UserNotFoundError,
+)
+from ._ratelimit import AdaptiveRateLimiter
+from ._result import ConfirmResult, Outcome
+from ._retry import Attempts, RetryPolicy, call_with_retries
+
+if TYPE_CHECKING:
+    from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
+
+__all__ = ["ALREADY_CONFIRMED_MESSAGE", "Confirmation", "confirm_user", "result_without_call"]
+
+logger = logging.getLogger("cognito_confirm")
+
+ALREADY_CONFIRMED_MESSAGE: Final = "already confirmed"
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """One user's result, with the error behind it when it is not ok.
+
+    The bulk engine turns the error into a result (or, for a ``SetupError``, stops the run);
+    ``confirm()`` raises it.
+
+    Attributes:
+        result: The user's result.
+        error: The error behind a result that is not ok; None for a success.
+    """
+
+    result: ConfirmResult
+    error: CognitoConfirmError | None = None
+
+    def unwrap(self) -> ConfirmResult:
+        """The result of a success, or raise the error behind a failure."""
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+async def confirm_user(
+    client: CognitoIdentityProviderClient,
+    user_pool_id: str,
+    username: str,
+    *,
+    index: int = 0,
+    client_metadata: Mapping[str, str] | None = None,
+    policy: RetryPolicy,
+    limiter: AdaptiveRateLimiter | None,
+    rng: random.Random,
+) -> Confirmation:
+    """Call AdminConfirmSignUp for one (valid) username until it succeeds or ``policy`` gives up.
+
+    ``index`` is the user's position in a bulk run's input; ``limiter`` paces the calls (None:
+    unpaced). Never raises a ``CognitoConfirmError``: a failure is in the ``Confirmation``.
+    """
+    kwargs: dict[str, Any] = {"UserPoolId": user_pool_id, "Username": username}
+    if client_metadata:
+        kwargs["ClientMetadata"] = dict(client_metadata)
+    attempts = await call_with_retries(
+        lambda: client.admin_confirm_sign_up(**kwargs),
+        policy=policy,
+        limiter=limiter,
+        rng=rng,
+        username=username,
+    )
+    return _settled(username, index, attempts)
+
+
+def result_without_call(username: str, index: int, outcome: Outcome, reason: str) -> ConfirmResult:
+    """The result of an input item settled before any call: invalid, duplicate or skipped."""
+    return ConfirmResult(username, outcome, message=reason, index=index)
+
+
+def _settled(username: str, index: int, attempts: Attempts[_T]) -> Confirmation:
+    error = attempts.error
+    outcome, message, user_status = _outcome_of(error)
+    result = ConfirmResult(
+        username,
+        outcome,
+        error_code=None if error is None else error.code,
+        message=message,
+        attempts=attempts.attempts,
+        elapsed=attempts.elapsed,
+        index=index,
+        user_status=user_status,
+        request_id=attempts.request_id,
+    )
+    if error is None:
+        logger.debug("confirmed %s", username)
+    return Confirmation(result, None if result.ok else error)
+
+
+def _outcome_of(error: CognitoConfirmError | None) -> tuple[Outcome, str | None, str | None]:
+    """The outcome, message and user status that a call's final error (or success) stands for."""
+    if error is None:
+        return Outcome.CONFIRMED, None, ALREADY_CONFIRMED_STATUS
+    if isinstance(error, NotConfirmableError):
+        if error.status == ALREADY_CONFIRMED_STATUS:
+            return Outcome.ALREADY_CONFIRMED, ALREADY_CONFIRMED_MESSAGE, error.status
+        return Outcome.NOT_CONFIRMABLE, error.message, error.status
+    if isinstance(error, UserNotFoundError):
+        return Outcome.NOT_FOUND, error.message, None
+    return Outcome.FAILED, error.message, None
