@@ -81,13 +81,13 @@ def test_first_episode_settles_below_the_admitted_rate() -> None:
 
 
 def test_a_quick_first_throttle_is_trusted() -> None:
-    """Throttled within QUICK_START of the start (no burst): no FIRST discount."""
+    """Refused within QUICK_START of the start (no burst): hold at QUICK_MARGIN * capacity."""
     time = FakeTime()
     pacer = limiter(60, time)
-    answer(pacer, time, 60, 60)
-    sent_rate = pacer.rate  # 50/s grown for a second: below the 60/s answered
+    answer(pacer, time, 50, 60)  # 0.83 s: fixed windows refuse the 51st call
     pacer.throttled(time.now)
-    assert pacer.rate == pytest.approx(pace.DRAIN * pace.MARGIN * sent_rate * 60 / 61, rel=0.01)
+    capacity = 50 * (1 - 1 / 51)
+    assert pacer.rate == pytest.approx(pace.DRAIN * pace.QUICK_MARGIN * capacity)
 
 
 def test_one_cut_per_episode() -> None:
@@ -107,13 +107,32 @@ def test_one_cut_per_episode() -> None:
     assert pacer.epoch == 2
 
 
-def settled(time: FakeTime, hold: float) -> AdaptiveRateLimiter:
-    """A pacer that has had one episode and holds at about ``hold``/s."""
-    pacer = limiter(200, time)
-    answer(pacer, time, int(hold / pace.MARGIN), hold / pace.MARGIN)
+def test_a_throttled_hold_was_unsafe() -> None:
+    """A throttle during the hold: the hold drops to FIRST * MARGIN * capacity."""
+    time = FakeTime()
+    pacer = settled(time, 40)
+    time.now += pace.DRAIN_TIME + 1
+    answer(pacer, time, 40, 40)
     pacer.throttled(time.now)
-    assert pacer.rate == pytest.approx(pace.DRAIN * hold, rel=0.05)
+    time.now += pace.DRAIN_TIME
+    assert pacer.rate == pytest.approx(pace.FIRST * pace.MARGIN * 40 * 40 / 41, rel=0.02)
+
+
+def settled(time: FakeTime, hold: float) -> AdaptiveRateLimiter:
+    """A pacer that has had one quick episode and holds at ``hold``/s."""
+    pacer = limiter(200, time)
+    capacity = hold / pace.QUICK_MARGIN
+    answer(pacer, time, round(capacity * 0.5), capacity)  # half a second: a quick refusal
+    pacer.throttled(time.now)
+    pacer._settle = hold  # exact, whatever the half second measured
     return pacer
+
+
+def probe_until(pacer: AdaptiveRateLimiter, time: FakeTime, cut: float, seconds: float) -> None:
+    """Move to ``seconds`` into the probe after the cut at ``cut``, answering a second's calls."""
+    time.now = cut + pace.PROBE_WAIT_MIN + seconds - 1
+    rate = pacer.rate
+    answer(pacer, time, round(rate), rate)
 
 
 def test_drain_hold_then_probe() -> None:
@@ -121,59 +140,49 @@ def test_drain_hold_then_probe() -> None:
     time = FakeTime()
     pacer = settled(time, 30)
     cut = time.now
-    hold = pacer.rate / pace.DRAIN
+    assert pacer.rate == pytest.approx(pace.DRAIN * 30)
     time.now = cut + pace.DRAIN_TIME
-    assert pacer.rate == pytest.approx(hold)
+    assert pacer.rate == pytest.approx(30)
     time.now = cut + pace.PROBE_WAIT_MIN
-    assert pacer.rate == pytest.approx(hold)
+    assert pacer.rate == pytest.approx(30)
     time.now = cut + pace.PROBE_WAIT_MIN + 4
-    assert pacer.rate == pytest.approx(hold * math.exp(4 * pace.GROWTH))
+    assert pacer.rate == pytest.approx(30 * math.exp(4 * pace.GROWTH))
 
 
-def test_a_probe_masked_by_the_burst_keeps_the_hold_and_waits_longer() -> None:
-    """A probe throttled after a burst's worth of excess: same hold, doubled probe wait."""
+def test_a_probe_a_burst_could_hide_keeps_the_hold_and_waits_longer() -> None:
+    """A probe refused after about a burst's worth of excess: same hold, doubled probe wait."""
     time = FakeTime()
     pacer = settled(time, 30)
-    cut = time.now
-    hold = pacer.rate / pace.DRAIN
-    # Probe for 9 s: about 1.7 s of the hold's calls in excess of its capacity.
-    time.now = cut + pace.PROBE_WAIT_MIN + 8
-    answer(pacer, time, 40, 40)
+    probe_until(pacer, time, time.now, 7)  # about 0.9 s of the hold's calls in excess
     pacer.throttled(time.now)
-    time.now += pace.DRAIN_TIME
-    assert pacer.rate == pytest.approx(hold)
-    next_cut = time.now - pace.DRAIN_TIME
-    time.now = next_cut + 2 * pace.PROBE_WAIT_MIN - 0.1
-    assert pacer.rate == pytest.approx(hold)  # still holding: the wait doubled
-    time.now = next_cut + 2 * pace.PROBE_WAIT_MIN + 1
-    assert pacer.rate > hold
+    cut = time.now
+    time.now = cut + pace.DRAIN_TIME
+    assert pacer.rate == pytest.approx(30)
+    time.now = cut + 2 * pace.PROBE_WAIT_MIN - 0.1
+    assert pacer.rate == pytest.approx(30)  # still holding: the wait doubled
+    time.now = cut + 2 * pace.PROBE_WAIT_MIN + 1
+    assert pacer.rate > 30
 
 
-def test_a_probe_refused_at_once_measures_the_ceiling() -> None:
-    """A probe throttled with little excess (fixed windows) may raise the hold to MARGIN * rate."""
+def test_a_probe_refused_at_once_raises_the_hold_without_a_drain() -> None:
+    """Refused with little excess (fixed windows): hold QUICK_MARGIN * capacity, no drain."""
     time = FakeTime()
-    pacer = settled(time, 40)
-    cut = time.now
-    hold = pacer.rate / pace.DRAIN
-    time.now = cut + pace.PROBE_WAIT_MIN + 2.0  # barely past the capacity
-    answer(pacer, time, 50, 50)
-    probe_rate = pacer.rate
+    pacer = settled(time, 45)
+    probe_until(pacer, time, time.now, 3)  # barely past the 45/0.93 the hold stood for
+    rate = pacer.rate
     pacer.throttled(time.now)
-    time.now += pace.DRAIN_TIME
-    assert pacer.rate > hold
-    assert pacer.rate <= pace.MARGIN * probe_rate * 1.01
+    assert 45 < pacer.rate <= pace.QUICK_MARGIN * rate
 
 
 def test_a_probe_that_finds_new_capacity_adopts_it() -> None:
-    """A probe that sent far more excess than a burst holds: its measurement counts."""
+    """A probe that sent far more excess than a burst holds: the room is real."""
     time = FakeTime()
     pacer = settled(time, 27)
-    cut = time.now
-    time.now = cut + pace.PROBE_WAIT_MIN + 12  # about 49/s: live traffic went away
-    answer(pacer, time, 50, 50)
+    probe_until(pacer, time, time.now, 14)  # about 54/s: live traffic went away
+    rate = pacer.rate
     pacer.throttled(time.now)
     time.now += pace.DRAIN_TIME
-    assert pacer.rate == pytest.approx(pace.MARGIN * 50 * 50 / 51, rel=0.05)
+    assert 27 * 1.3 < pacer.rate < pace.MARGIN * rate
 
 
 async def test_max_wait_refuses_a_far_slot_without_taking_it() -> None:

@@ -12,48 +12,57 @@ throttles to tell it how far it overshot, and must overshoot rarely.
 The algorithm, one cycle per *episode* (throttles of calls sent within ``COOLDOWN`` of the last
 cut belong to it and change nothing more)::
 
-    rate ^      probe (grows GROWTH/s) x  throttled
-         |                          ..'
-         |  hold at MARGIN * C  ..''    <- C: what the quota left this process
-         | ____________________'
-         |  drain (DRAIN * hold, DRAIN_TIME s) lets the bucket refill
+    rate ^                                  x  throttled: what the probe showed sets the hold
+         |                               .
+         |                           . .   probe: grows GROWTH a second
+         |  hold at MARGIN * C  . .
+         | ____________________.
+         |  drain: DRAIN * hold for DRAIN_TIME s, so the emptied bucket refills
          +-------------------------------------------------> time
-           cut   |<------- probe wait (5 s, doubling to 20 s) ------>|
+           cut   |<------- probe wait: 5 s, doubling to 20 s ------->|
 
-- **Capacity** ``C``: the rate of calls Cognito let through in the last ``WINDOW`` seconds,
-  scaled down by the share refused (a throttled share *f* means live traffic is losing about as
-  much), never above the rate we sent. The first episode, when nothing is known yet and the
-  burst hid the excess for seconds, settles ``FIRST`` lower still (unless the first throttle came
-  within ``QUICK_START`` s: no burst to hide anything).
-- **Drain, then hold**: ``DRAIN_TIME`` seconds at ``DRAIN`` of the hold rate, so the emptied bucket
-  refills, then ``MARGIN * C``: far enough below C that Poisson bursts of live traffic do not
-  empty the bucket.
-- **Probe** after the probe wait: the rate grows by ``GROWTH`` a second (exponentially, so freed
-  capacity is found within tens of seconds). A probe throttled after sending fewer excess calls
-  than a burst could hide was masked by the burst: its rate is no evidence, the hold rate stays,
-  and the next probe waits twice as long (at most ``PROBE_WAIT_MAX``). A probe that was throttled
-  almost at once measured the ceiling directly (fixed one-second windows behave so) and may raise
-  the hold rate to ``MARGIN`` times its rate. A probe that sent more excess than any burst could
-  hide found new capacity: its measured C counts and the probe wait starts short again.
-- ``rate`` is the user's ceiling; ``None`` means none, not "no pacing": the pace starts at
-  Cognito's default quota and learns the same way. A pace with a ceiling starts at it.
+- **Capacity** ``C`` (``_capacity``): the calls Cognito let through in the last ``WINDOW``
+  seconds, never more than the rate sent, scaled down by the share refused.
+- **What a throttle teaches** depends on when it came:
+
+  - at the start, within ``QUICK_START`` s: nothing hid the excess (fixed windows refuse at
+    once), so C is trusted and the hold is ``QUICK_MARGIN * C``;
+  - later at the start, or during a drain or hold (the hold was not safe after all): a burst
+    hid the excess and live traffic took most of the refusals, so the hold is
+    ``FIRST * MARGIN * C``;
+  - during a probe from a hold that proved safe (``_after_probe``): refused almost at once,
+    the probe met the ceiling itself, and the hold may rise to ``QUICK_MARGIN * C`` with no
+    drain (fixed windows). Otherwise the probe is judged by the least capacity that could have
+    emptied a bucket of ``BURST_SECONDS`` of capacity along its path (``_least_capacity``): if
+    that is no more than the hold stood for, a burst explains it all, the hold stays, and the
+    next probe waits twice as long; if more, the room is real (live traffic went away) and the
+    hold becomes ``MARGIN`` times it.
+
+- ``rate`` is the user's ceiling and the pace starts there; ``None`` means no ceiling of the
+  user's, not "no pacing": the pace starts at Cognito's default quota and learns the same way.
 - A cut wakes the calls that wait for a slot at the old pace: they take a new one.
 
-The constants were chosen with ``python3 -m benchmarks.pacer_sim`` (this pacer on a virtual clock
-against a 50/s token bucket with a burst of 50, 30 ms latency, 16 workers, 2,000 users, live
-sign-ups Poisson at 20/s never retried; 10 seeds). Median over the seeds, worst seed in brackets:
+The constants were chosen with ``python3 -m benchmarks.pacer_sim 10``: this pacer on a virtual
+clock against a 50/s token bucket with a burst of 50 (or fixed one-second windows), 30 ms
+latency, 16 workers, 2,000 users, live sign-ups Poisson at 20/s and never retried, 10 seeds.
+Medians over the seeds, the worst seed in brackets:
 
-    scenario                      share of what live left   live sign-ups throttled
-    live 20/s, rate=40 (default)  1.01                      0.5% (1.3%)
-    live 20/s, rate=60 or None    1.00                      0.8% (1.7%)
-    no live, rate=60/200/None     1.01 of the quota         (0.15-0.2% of calls throttled)
-    fixed 1 s windows, rate=60    0.91 of the quota         (0.25% of calls throttled)
-    live for 30 s, then none      last quarter 50.8/s (worst 40.9/s)
+    scenario                       migration rate              live sign-ups throttled
+    live 20/s, rate=40 (default)   1.00 of what live left      0.38% (1.05%)
+    live 20/s, rate=60             1.00                        0.72% (1.38%)
+    live 20/s, rate=None           0.98                        0.78% (1.10%)
+    no live, rate=60/200/None      1.00/0.97/0.98 of quota     (0.15-0.4% of calls throttled)
+    fixed 1 s windows, rate=60     0.95 of the quota           (0.3% of calls throttled)
+    live for 30 s, then none       the last quarter at 49/s of 50
 
-Against the same scenarios the 0.1 pacer (cut 15% at most once a second, climb back within
-seconds) let 3-4% of live sign-ups be throttled; MARGIN 0.95 raised that to 0.9%, 0.90 cost
-4% of throughput; a probe wait capped at 10 s found freed capacity sooner but doubled the
-harm of the live scenarios.
+The 0.1 pacer (cut 15% at most once a second, climb back within seconds) let 3-4% of live
+sign-ups be throttled in the same simulation. What moved the figures: waking the calls queued
+at the old pace after a cut (worst seed 3.8% -> 1.2%); judging a probe by the excess a burst
+could hide rather than by its rate (a masked probe had set the hold above the free capacity);
+the FIRST discount. MARGIN 0.95 doubled the worst-seed harm; 0.90 cost 4% of throughput; a
+probe wait capped at 10 s found freed capacity sooner but raised the harm by half. Pacing calls
+at random (Poisson) rather than evenly lets the pacer see its share of the refusals (worst seed
+0.8%) but cost fixed windows 20% of the quota, so calls stay evenly spaced.
 """
 
 from __future__ import annotations
@@ -74,7 +83,7 @@ MARGIN: Final = 0.93
 """The hold rate as a share of the capacity measured at the last throttle."""
 FIRST: Final = 0.85
 """The first episode's extra margin: the burst hid how far the start rate overshot."""
-QUICK_START: Final = 2.0
+QUICK_START: Final = 1.0
 """A first throttle sooner than this many seconds after the start had no burst to hide it."""
 DRAIN: Final = 0.8
 """Right after a cut, the pace is this share of the hold rate ..."""
@@ -92,10 +101,11 @@ PROBE_WAIT_MAX: Final = 20.0
 """... doubled after each probe the burst masked, up to this."""
 QUICK_SECONDS: Final = 0.75
 """A probe refused after fewer excess calls than this many seconds of the hold rate was not
-masked by a burst: its rate measured the ceiling."""
-BURST_SECONDS: Final = 2.0
-"""The largest burst assumed, in seconds of capacity: a probe that sent more excess than this
-found new capacity."""
+masked by a burst: it met the ceiling itself."""
+QUICK_MARGIN: Final = 0.97
+"""The hold after a refusal nothing masked, as a share of the capacity measured then."""
+BURST_SECONDS: Final = 1.25
+"""The largest burst assumed, in seconds of the capacity the hold stood for."""
 MIN_RATE: Final = 0.5
 """The pace never falls below this, so a run always moves."""
 
@@ -135,9 +145,9 @@ class AdaptiveRateLimiter:
         self._sleep = sleep
         now = clock()
         self._settle = rate if rate is not None else DEFAULT_QUOTA
-        self._proven = False
         self._started = now
         self._probe_wait = PROBE_WAIT_MIN
+        self._draining = False
         # Start at the ceiling the user allows (else the default quota) as if a hold had just
         # ended: the first throttle shows where the quota really is.
         self._cut_at = now - self._probe_wait
@@ -160,7 +170,7 @@ class AdaptiveRateLimiter:
 
     def _rate_at(self, now: float) -> float:
         since = now - self._cut_at
-        if since < DRAIN_TIME and self.cuts:
+        if since < DRAIN_TIME and self._draining:
             rate = DRAIN * self._settle
         elif since < self._probe_wait:
             rate = self._settle
@@ -220,23 +230,16 @@ class AdaptiveRateLimiter:
         if sent_at < self._cut_at + COOLDOWN:
             return
         rate = self._rate_at(sent_at)
-        since = sent_at - self._cut_at
-        probing = since >= self._probe_wait and rate > self._settle
-        settle = MARGIN * self._capacity(rate)
-        if not self._proven and sent_at - self._started >= QUICK_START:
-            settle *= FIRST
-        if probing and self._proven:
-            excess = self._probe_excess(sent_at) / self._settle
-            if excess < QUICK_SECONDS:
-                settle = max(self._settle, min(MARGIN * rate, settle))
-                self._probe_wait = min(2 * self._probe_wait, PROBE_WAIT_MAX)
-            elif excess < BURST_SECONDS / MARGIN:
-                settle = min(settle, self._settle)
-                self._probe_wait = min(2 * self._probe_wait, PROBE_WAIT_MAX)
-            else:
-                self._probe_wait = PROBE_WAIT_MIN
+        measured = MARGIN * self._capacity(rate)
+        self._draining = True
+        if self.cuts and sent_at - self._cut_at >= self._probe_wait:
+            settle = self._after_probe(sent_at, rate, measured)
+        elif not self.cuts and sent_at - self._started < QUICK_START:
+            # Refused at once: no burst hid how far the start overshot.
+            settle = QUICK_MARGIN * measured / MARGIN
+        else:
+            settle = FIRST * measured  # a burst hid the start's excess, or the hold was unsafe
         self._settle = max(MIN_RATE, min(settle, self._ceiling))
-        self._proven = True
         self._cut_at = now
         self._next_slot = max(self._next_slot, now + 1.0 / self._rate_at(now))
         self.cuts += 1
@@ -250,17 +253,45 @@ class AdaptiveRateLimiter:
         refused_share = refused / (answered + refused)
         return min(rate, answered / WINDOW) * (1 - refused_share)
 
-    def _probe_excess(self, until: float) -> float:
-        """Calls sent by the probe ending at ``until`` above the capacity its hold stood for."""
-        capacity = self._settle / MARGIN
+    def _after_probe(self, sent_at: float, rate: float, measured: float) -> float:
+        """The hold rate after a probe from a hold that proved safe was throttled."""
+        hold = self._settle
         start = self._cut_at + self._probe_wait
-        # The probe's rate is settle * exp(GROWTH * t); it passes ``capacity`` at t0.
-        t0 = math.log(capacity / self._settle) / GROWTH
-        t1 = min(until - start, math.log(self._ceiling / self._settle) / GROWTH)
-        if t1 <= t0:
+        if self._excess(hold / MARGIN, start, sent_at) < QUICK_SECONDS * hold:
+            # Refused almost at once (fixed windows do that): the probe met the ceiling itself.
+            self._probe_wait = min(2 * self._probe_wait, PROBE_WAIT_MAX)
+            self._draining = False  # nothing hid a burst, so there is no bucket to refill
+            return max(hold, QUICK_MARGIN * measured / MARGIN)
+        found = self._least_capacity(start, sent_at, BURST_SECONDS * hold / MARGIN)
+        if MARGIN * found <= hold:
+            # A burst could hide all the probe sent: no evidence of more room.
+            self._probe_wait = min(2 * self._probe_wait, PROBE_WAIT_MAX)
+            return hold
+        self._probe_wait = PROBE_WAIT_MIN
+        return min(MARGIN * found, measured)
+
+    def _excess(self, capacity: float, start: float, end: float) -> float:
+        """Calls paced between ``start`` and ``end`` beyond ``capacity`` per second."""
+        steps = 64
+        step = (end - start) / steps
+        if step <= 0:
             return 0.0
-        grown = self._settle / GROWTH * (math.exp(GROWTH * t1) - math.exp(GROWTH * t0))
-        return grown - capacity * (t1 - t0)
+        rates = (self._rate_at(start + (i + 0.5) * step) for i in range(steps))
+        return step * sum(max(0.0, rate - capacity) for rate in rates)
+
+    def _least_capacity(self, start: float, end: float, burst: float) -> float:
+        """The least capacity under which the probe could have emptied a ``burst``-sized bucket.
+
+        A lower bound of the true capacity, as long as the quota's burst is no larger.
+        """
+        low, high = 0.0, self._rate_at(end)
+        for _ in range(24):
+            middle = (low + high) / 2
+            if self._excess(middle, start, end) > burst:
+                low = middle
+            else:
+                high = middle
+        return low
 
 
 def _trim(times: deque[float], oldest: float) -> None:
