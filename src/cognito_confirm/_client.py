@@ -9,10 +9,11 @@ from __future__ import annotations
 import enum
 import functools
 import random
+import time
 from collections.abc import AsyncIterable, Iterable, Mapping
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Literal, Self
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
@@ -20,6 +21,7 @@ from aiobotocore.session import AioSession
 from ._bulk import ResultStream, SkipCheck, collect
 from ._confirm import confirm_user
 from ._errors import BOTOCORE_SETUP_EXCEPTIONS, ClientStateError, CredentialsError
+from ._quota import DEFAULT_RESERVE, QuotaReading, read_user_creation_quota
 from ._ratelimit import AdaptiveRateLimiter
 from ._result import BulkReport, ConfirmResult
 from ._retry import RetryPolicy
@@ -28,9 +30,14 @@ from ._validation import check_user_pool_id, check_username, region_of
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
 
-__all__ = ["DEFAULT_MAX_CONNECTIONS", "CognitoConfirmer"]
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_MAX_WAIT", "DEFAULT_RATE", "CognitoConfirmer"]
 
 DEFAULT_MAX_CONNECTIONS: Final = 64
+DEFAULT_RATE: Final = 40.0
+"""AdminConfirmSignUp calls per second at most, by default: 80% of Cognito's default 50/s
+UserCreation quota, which live sign-ups share."""
+DEFAULT_MAX_WAIT: Final = 5.0
+"""Seconds ``confirm()`` waits for its slot in the shared pace before it gives up."""
 _USER_AGENT: Final = "cognito-confirm"
 
 
@@ -59,6 +66,18 @@ class CognitoConfirmer:
     ``retries={"total_max_attempts": 1}`` to keep ``attempts`` exact).
 
     Botocore's retries are switched off on the client built here: ``retry`` is the one retry layer.
+
+    Every call this confirmer makes, ``confirm()`` and bulk runs alike, keeps one pace
+    (``limiter``), which yields to the live sign-ups that share Cognito's UserCreation quota:
+
+    - ``rate``: the most AdminConfirmSignUp calls per second you allow (default 40, 80% of the
+      default quota); ``None`` for no ceiling of yours (the pace still learns the quota from
+      throttling); ``"auto"`` for the account's applied quota, read once from Service Quotas
+      when the confirmer opens, less ``reserve`` (default 20%) for live traffic.
+    - ``limiter``: a pacer to share with other confirmers of the same account and region (the
+      quota is per account, summed over pools); ``rate`` is then ignored.
+    - ``max_wait``: how long ``confirm()`` waits for its slot before raising ``ThrottledError``
+      without calling Cognito (its ``retry_after`` says when to try again).
     """
 
     def __init__(
@@ -73,11 +92,28 @@ class CognitoConfirmer:
         session: AioSession | None = None,
         retry: RetryPolicy | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        rate: float | Literal["auto"] | None = DEFAULT_RATE,
+        reserve: float = DEFAULT_RESERVE,
+        limiter: AdaptiveRateLimiter | None = None,
+        max_wait: float | None = DEFAULT_MAX_WAIT,
     ) -> None:
         self.user_pool_id = check_user_pool_id(user_pool_id)
         if max_connections < 1:
             msg = f"max_connections must be at least 1, got {max_connections}"
             raise ValueError(msg)
+        if not 0 <= reserve < 1:
+            msg = f"reserve must be a share of the quota in [0, 1), got {reserve}"
+            raise ValueError(msg)
+        if max_wait is not None and not max_wait >= 0:
+            msg = f"max_wait must be a number of seconds >= 0 or None, got {max_wait}"
+            raise ValueError(msg)
+        if limiter is None and rate != "auto":
+            limiter = AdaptiveRateLimiter(_checked_rate(rate))
+        self._limiter = limiter
+        self._reserve = reserve
+        self.max_wait = max_wait
+        self.quota: QuotaReading | None = None
+        """What ``rate="auto"`` read from Service Quotas (None for any other rate)."""
         self._region_name = region_name or region_of(user_pool_id)
         self._endpoint_url = endpoint_url
         self._profile_name = profile_name
@@ -98,20 +134,32 @@ class CognitoConfirmer:
         self._state = _State.OPEN
         if self._injected is not None:
             self._client = self._injected
-            return self
-        stack = AsyncExitStack()
-        try:
-            self._client = await stack.enter_async_context(self._create_client())
-        except BOTOCORE_SETUP_EXCEPTIONS as exc:
-            await stack.aclose()
-            self._state = _State.CLOSED
-            raise CredentialsError(str(exc)) from exc
-        except BaseException:
-            await stack.aclose()
-            self._state = _State.CLOSED
-            raise
-        self._exit_stack = stack
+        else:
+            stack = AsyncExitStack()
+            try:
+                self._client = await stack.enter_async_context(self._create_client())
+            except BOTOCORE_SETUP_EXCEPTIONS as exc:
+                await stack.aclose()
+                self._state = _State.CLOSED
+                raise CredentialsError(str(exc)) from exc
+            except BaseException:
+                await stack.aclose()
+                self._state = _State.CLOSED
+                raise
+            self._exit_stack = stack
+        if self._limiter is None:
+            await self._pace_from_quota()
         return self
+
+    async def _pace_from_quota(self) -> None:
+        """``rate="auto"``: the applied UserCreation quota less the reserve for live traffic."""
+        try:
+            session = self._session or AioSession(profile=self._profile_name)
+            self.quota = await read_user_creation_quota(session, self._region_name)
+        except BaseException:
+            await self.aclose()
+            raise
+        self._limiter = AdaptiveRateLimiter(self.quota.pace(self._reserve))
 
     async def __aexit__(
         self,
@@ -159,6 +207,14 @@ class CognitoConfirmer:
         return self._client
 
     @property
+    def limiter(self) -> AdaptiveRateLimiter:
+        """The pace every call of this confirmer keeps (its ``rate``, ``throttles``, ``cuts``)."""
+        if self._limiter is None:
+            msg = "with rate='auto' the pace is known once the confirmer is open (async with)"
+            raise ClientStateError(msg)
+        return self._limiter
+
+    @property
     def max_connections(self) -> int:
         """How many calls the client's connection pool can carry at once."""
         if self._injected is not None:
@@ -171,23 +227,28 @@ class CognitoConfirmer:
         username: str,
         *,
         client_metadata: Mapping[str, str] | None = None,
+        max_wait: float | Literal["default"] | None = "default",
     ) -> ConfirmResult:
         """Confirm one user; an already confirmed user is a success, not an error.
 
         Returns a result whose outcome is ``CONFIRMED`` or ``ALREADY_CONFIRMED``. Transient
-        failures are retried as ``retry`` says. Raises ``InvalidUsernameError`` (a ``ValueError``)
-        before any call for a username botocore's model rejects, and a ``CognitoConfirmError``
-        subclass for every other failure.
+        failures are retried as ``retry`` says, in the confirmer's shared pace. Raises
+        ``InvalidUsernameError`` (a ``ValueError``) before any call for a username botocore's
+        model rejects, ``ThrottledError`` (with ``retry_after``) when the pace has no slot, or
+        no room for a retry, within ``max_wait`` seconds (default: the confirmer's; None waits
+        as long as it takes), and a ``CognitoConfirmError`` subclass for every other failure.
         """
         check_username(username)
+        wait = self.max_wait if max_wait == "default" else max_wait
         confirmation = await confirm_user(
             self.client,
             self.user_pool_id,
             username,
             client_metadata=client_metadata,
             policy=self.retry,
-            limiter=None,
+            limiter=self.limiter,
             rng=self._rng,
+            deadline=None if wait is None else time.monotonic() + wait,
         )
         return confirmation.unwrap()
 
@@ -196,7 +257,6 @@ class CognitoConfirmer:
         usernames: Iterable[str] | AsyncIterable[str],
         *,
         concurrency: int = 16,
-        rate: float | None = 40.0,
         client_metadata: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
         skip: SkipCheck | None = None,
@@ -204,9 +264,8 @@ class CognitoConfirmer:
     ) -> ResultStream:
         """Confirm many users concurrently; see ``cognito_confirm.ResultStream``.
 
-        ``rate`` is requests per second for this run (None: unlimited). Runs that must share
-        one pace, e.g. concurrent batches in one web service, pass the same ``limiter``
-        instead, and ``rate`` is then ignored. Raises ``ClientStateError`` outside the
+        The run keeps the confirmer's pace (shared with its ``confirm()`` calls and other runs)
+        unless ``limiter`` gives it another. Raises ``ClientStateError`` outside the
         confirmer's ``async with`` block.
         """
         confirm = functools.partial(
@@ -222,7 +281,7 @@ class CognitoConfirmer:
             confirm=confirm,
             concurrency=concurrency,
             connections=self.max_connections,
-            limiter=limiter if limiter is not None else AdaptiveRateLimiter(rate),
+            limiter=limiter if limiter is not None else self.limiter,
             skip=skip,
         )
 
@@ -231,7 +290,6 @@ class CognitoConfirmer:
         usernames: Iterable[str] | AsyncIterable[str],
         *,
         concurrency: int = 16,
-        rate: float | None = 40.0,
         client_metadata: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
         limiter: AdaptiveRateLimiter | None = None,
@@ -240,9 +298,18 @@ class CognitoConfirmer:
         stream = self.stream(
             usernames,
             concurrency=concurrency,
-            rate=rate,
             client_metadata=client_metadata,
             retry=retry,
             limiter=limiter,
         )
         return await collect(stream)
+
+
+def _checked_rate(rate: object) -> float | None:
+    """A rate the pacer takes: a positive finite number, or None."""
+    if rate is None:
+        return None
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+        msg = f"rate must be a positive number of calls per second, 'auto' or None, got {rate!r}"
+        raise ValueError(msg)
+    return float(rate)

@@ -68,11 +68,13 @@ async def confirm_user(
     policy: RetryPolicy,
     limiter: AdaptiveRateLimiter | None,
     rng: random.Random,
+    deadline: float | None = None,
 ) -> Confirmation:
     """Call AdminConfirmSignUp for one (valid) username until it succeeds or ``policy`` gives up.
 
     ``index`` is the user's position in a bulk run's input; ``limiter`` paces the calls (None:
-    unpaced). Never raises a ``CognitoConfirmError``: a failure is in the ``Confirmation``.
+    unpaced); ``deadline`` bounds the waiting (see ``call_with_retries``). Never raises a
+    ``CognitoConfirmError``: a failure is in the ``Confirmation``.
     """
     kwargs: dict[str, Any] = {"UserPoolId": user_pool_id, "Username": username}
     if client_metadata:
@@ -83,6 +85,7 @@ async def confirm_user(
         limiter=limiter,
         rng=rng,
         username=username,
+        deadline=deadline,
     )
     return _settled(username, index, attempts)
 

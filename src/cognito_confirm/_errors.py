@@ -159,7 +159,17 @@ class TooManyFailedAttemptsError(CognitoConfirmError):
 
 
 class ThrottledError(CognitoConfirmError):
-    """``TooManyRequestsException``: the account's rate quota is spent (HTTP 400, not 429)."""
+    """``TooManyRequestsException``: the account's rate quota is spent (HTTP 400, not 429).
+
+    Also raised by ``confirm()`` without any call when the confirmer's shared pace has no slot
+    within its ``max_wait`` (``code`` is then None).
+
+    Attributes:
+        retry_after: Seconds after which a new attempt may find room, when known: the pace's
+            next free slot, or the backoff the retry policy would have waited.
+    """
+
+    retry_after: float | None = None
 
 
 class LimitExceededError(CognitoConfirmError):

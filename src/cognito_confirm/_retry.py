@@ -111,17 +111,26 @@ async def call_with_retries(
     limiter: AdaptiveRateLimiter | None,
     rng: random.Random,
     username: str | None = None,
+    deadline: float | None = None,
 ) -> Attempts[_T]:
     """Call ``operation`` until it succeeds or ``policy`` gives up; never raise a Cognito error.
 
     Each call waits for its slot from ``limiter`` (None: unpaced) and tells it how the call went:
     ``throttled()`` for a throttled call, ``answered()`` for any other answer from Cognito,
     nothing for a call that got no answer. ``username`` goes into the errors' context.
+
+    ``deadline`` (``time.monotonic()`` seconds) bounds the waiting, not the calls: no call is
+    started whose slot or backoff ends after it. The error is then a ``ThrottledError`` whose
+    ``retry_after`` says when room is expected (a caller such as a web request answers 429).
     """
     started = time.monotonic()
     attempts = 0
     while True:
-        sent_at = await _slot(limiter)
+        sent_at = await _slot(limiter, deadline)
+        if sent_at is None:
+            assert limiter is not None  # noqa: S101 - only a limiter leaves a call without a slot
+            error = _no_slot(limiter, username)
+            return Attempts(None, error, attempts, time.monotonic() - started, None)
         attempts += 1
         try:
             value = await translated(operation, username)
@@ -131,8 +140,13 @@ async def call_with_retries(
             if not policy.should_retry(error, attempts):
                 elapsed = time.monotonic() - started
                 return Attempts(None, error, attempts, elapsed, error.request_id)
+            pause = policy.backoff(attempts, rng)
+            if deadline is not None and time.monotonic() + pause > deadline:
+                if isinstance(error, ThrottledError):
+                    error.retry_after = pause
+                return Attempts(None, error, attempts, time.monotonic() - started, error.request_id)
             logger.debug("retrying %s after %s (attempt %d)", username, error.code, attempts)
-            await anyio.sleep(policy.backoff(attempts, rng))
+            await anyio.sleep(pause)
         else:
             if limiter is not None:
                 limiter.answered(sent_at)
@@ -140,13 +154,24 @@ async def call_with_retries(
             return Attempts(value, None, attempts, elapsed, _request_id(value))
 
 
-async def _slot(limiter: AdaptiveRateLimiter | None) -> float:
-    """Wait for the call's turn; the time it was granted (what the limiter's reports take)."""
+async def _slot(limiter: AdaptiveRateLimiter | None, deadline: float | None) -> float | None:
+    """Wait for the call's turn; the time it was granted, or None if not before ``deadline``."""
     if limiter is None:
         return 0.0
-    sent_at = await limiter.acquire()
-    assert sent_at is not None  # noqa: S101 - None comes only with a max_wait, and none is given
-    return sent_at
+    if deadline is None:
+        return await limiter.acquire()
+    return await limiter.acquire(max_wait=max(0.0, deadline - time.monotonic()))
+
+
+def _no_slot(limiter: AdaptiveRateLimiter, username: str | None) -> ThrottledError:
+    wait = limiter.wait_time()
+    msg = (
+        f"no slot in the shared pace ({limiter.rate:.1f} calls/s) within max_wait: "
+        f"the next is {wait:.2f} s away; nothing was sent"
+    )
+    error = ThrottledError(msg, username=username)
+    error.retry_after = wait
+    return error
 
 
 def _report(limiter: AdaptiveRateLimiter, sent_at: float, error: CognitoConfirmError) -> None:
