@@ -9,7 +9,7 @@ import asyncio
 import sys
 
 from cognito_confirm import CognitoConfirmer
-from cognito_confirm._demo import demo_pool, demo_session
+from cognito_confirm.cli.demo import demo_pool, demo_session
 
 
 async def main(users: int) -> int:

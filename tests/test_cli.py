@@ -19,19 +19,15 @@ from click.testing import CliRunner, Result
 from rich.console import Console
 
 from cognito_confirm import AccessDeniedError, CognitoConfirmer, ConfirmResult, Outcome
-from cognito_confirm import _cli as cli_module
-from cognito_confirm._cli import (
-    BulkRun,
-    NoProgress,
-    ProgressBar,
-    RunSettings,
-    Tally,
-    cli,
-    make_display,
-)
-from cognito_confirm._inputs import IterableSource
-from cognito_confirm._pool import EmailVerifier
-from cognito_confirm._report import EmailCheck, ReportError, ReportWriter
+from cognito_confirm import cli as cli_package
+from cognito_confirm.cli import commands, display
+from cognito_confirm.cli.commands import cli
+from cognito_confirm.cli.display import NoProgress, ProgressBar, make_display
+from cognito_confirm.cli.inputs import IterableSource
+from cognito_confirm.cli.report import EmailCheck, ReportError, ReportWriter
+from cognito_confirm.cli.run import BulkRun, RunSettings
+from cognito_confirm.cli.tally import Tally
+from cognito_confirm.cli.userpool import EmailVerifier
 from cognito_confirm.testing import FakeCognito
 from conftest import MotoPool
 
@@ -382,7 +378,7 @@ def test_progress_bar_only_on_a_terminal(
     fake: FakeCognito, report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With a terminal the bar shows on stderr; --no-progress turns it off."""
-    monkeypatch.setattr(cli_module, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(display, "_stderr_is_terminal", lambda: True)
     fake.add_users(["a", "b"])
     shown = confirm(fake, report, "--input", users_file(tmp_path, ["a", "b"]))
     assert shown.exit_code == 0, shown.output
@@ -547,7 +543,7 @@ def test_interrupt_during_setup_exits_130(
     def interrupted(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli_module, "read_resume_state", interrupted)
+    monkeypatch.setattr(commands, "read_resume_state", interrupted)
     result = confirm(fake, report, "--resume", "--input", users_file(tmp_path, ["a"]))
     assert result.exit_code == 130
     assert "interrupted" in result.stderr
@@ -611,7 +607,7 @@ def test_stderr_that_cannot_say_is_not_a_terminal(monkeypatch: pytest.MonkeyPatc
 def test_main_is_the_script_entry_point() -> None:
     """main() parses sys.argv-style arguments and exits with the command's code."""
     with pytest.raises(SystemExit) as exited:
-        cli_module.main(["--version"])
+        cli_package.main(["--version"])
     assert exited.value.code == 0
 
 

@@ -35,7 +35,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cognito_confirm._cli", *args]
+    return [sys.executable, "-m", "cognito_confirm", *args]
 
 
 def confirm_args(fake: FakeCognito, report: Path, *args: str) -> list[str]:

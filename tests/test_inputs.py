@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import anyio
 import pytest
 
-from cognito_confirm._inputs import (
+from cognito_confirm.cli.inputs import (
     MAX_LINE_BYTES,
     FileSource,
     InputError,

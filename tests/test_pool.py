@@ -18,7 +18,7 @@ from cognito_confirm import (
     UserPoolNotFoundError,
 )
 from cognito_confirm._errors import translated
-from cognito_confirm._pool import (
+from cognito_confirm.cli.userpool import (
     UNCONFIRMED_FILTER,
     EmailVerifier,
     UnconfirmedUsers,

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from cognito_confirm._cli import cli
+from cognito_confirm.cli.commands import cli
 from cognito_confirm.testing import FakeCognito
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cognito_confirm import ConfirmResult, Outcome
-from cognito_confirm._report import (
+from cognito_confirm.cli.report import (
     RESUME_MESSAGE,
     EmailCheck,
     ReportError,

@@ -14,467 +14,45 @@ Exit codes:
          finished and are in the report, and --resume carries on from there
 
 Usernames are personal data: nothing here prints or logs one (they go to the report file, mode
-0600, only), nor credentials, nor ClientMetadata. click and rich are imported here only, so the
-library itself never pays for them.
+0600, only), nor credentials, nor ClientMetadata. click and rich are imported in this package
+only, so the library itself never pays for them.
 """
 
 from __future__ import annotations
 
-import signal
 import sys
 import tempfile
-import threading
-import time
-from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import anyio
 import click
-from anyio.abc import TaskGroup, TaskStatus
-from rich import box
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-from rich.text import Text
 
-from ._bulk import ResultStream, SkipCheck, Triage
-from ._client import DEFAULT_MAX_CONNECTIONS, CognitoConfirmer
-from ._demo import DemoUnavailableError, demo_pool, demo_session
-from ._errors import CognitoConfirmError, SetupError
-from ._inputs import FileSource, InputError, IterableSource
-from ._pool import EmailVerifier, UnconfirmedUsers, describe_pool
-from ._report import (
-    EmailCheck,
-    ReportError,
-    ReportWriter,
-    ResumeState,
-    default_report_path,
-    needs_email_check,
-    read_resume_state,
-    report_record,
+from .._client import DEFAULT_MAX_CONNECTIONS, CognitoConfirmer
+from .._errors import CognitoConfirmError
+from .._validation import check_user_pool_id
+from .demo import DemoUnavailableError, demo_pool, demo_session
+from .display import PROG, error_line, warning_line
+from .inputs import FileSource, InputError, IterableSource
+from .report import ReportError, ReportWriter, ResumeState, default_report_path, read_resume_state
+from .run import (
+    EXIT_INTERRUPTED,
+    EXIT_SETUP,
+    RunSettings,
+    UsernameSource,
+    dry_run,
+    run_bulk,
 )
-from ._result import ConfirmResult, Outcome
-from ._validation import check_user_pool_id
+from .userpool import UnconfirmedUsers
 
 __all__ = ["cli", "main"]
 
-EXIT_OK: Final = 0
-EXIT_NOT_ALL_OK: Final = 1
-EXIT_SETUP: Final = 2
-EXIT_INTERRUPTED: Final = 128 + signal.SIGINT
-PROG: Final = "cognito-confirm"
 DEMO_CONCURRENCY: Final = 8
 
 _SETUP_ERRORS: Final = (InputError, ReportError, CognitoConfirmError, DemoUnavailableError)
-_RESUMED: Final = "skipped (done before)"
-"""How a run's summary names ``skipped``: the command line skips only users done before."""
-_OUTCOME_ORDER: Final = (
-    "confirmed",
-    "already_confirmed",
-    _RESUMED,
-    "duplicate",
-    "not_found",
-    "not_confirmable",
-    "invalid",
-    "failed",
-)
-
-
-# --- what a run reads, and what it counts ---------------------------------------------------
-
-
-class UsernameSource(Protocol):
-    """Where a run's usernames come from: a file, standard input, the pool, or memory."""
-
-    @property
-    def error(self) -> Exception | None:
-        """Why the source ended early, if it did."""
-
-    @property
-    def total(self) -> int | None:
-        """How many usernames there are, once known."""
-
-    def __aiter__(self) -> AsyncIterator[str]: ...
-
-    def note_result(self) -> None:
-        """One of the usernames read has its result (the pool source needs to know)."""
-
-    async def aclose(self) -> None:
-        """Release threads and calls; the run no longer iterates."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunSettings:
-    """How a bulk run sends: shared by ``confirm`` and ``demo``."""
-
-    user_pool_id: str
-    concurrency: int
-    rate: float | None
-    client_metadata: Mapping[str, str] | None = None
-    verify_email: bool = False
-    show_progress: bool = True
-
-
-@dataclass
-class Tally:
-    """What a run did, by outcome, for the progress bar, the summary and the exit code.
-
-    Attributes:
-        counts: Users by outcome label.
-        emails_verified: Users whose email was marked verified (``--verify-email``).
-        emails_failed: Users whose email could not be.
-        signal: The signal that stopped the run, if one did.
-        error: The setup or input error that ended the run early, if one did.
-        elapsed: Seconds the run took.
-        not_ok: Users that need attention: not confirmed, or their email not verified.
-    """
-
-    counts: Counter[str] = field(default_factory=Counter)
-    emails_verified: int = 0
-    emails_failed: int = 0
-    signal: int | None = None
-    error: Exception | None = None
-    elapsed: float = 0.0
-    not_ok: int = 0
-    _started: float = field(default_factory=time.monotonic, init=False, repr=False)
-
-    def add(self, result: ConfirmResult, email: EmailCheck | None) -> None:
-        """Count one user's result (and its email check)."""
-        self.counts[_label(result)] += 1
-        self.not_ok += not result.ok
-        if email is not None and email.verified is not None:
-            self.emails_verified += email.verified
-            self.emails_failed += not email.verified
-            self.not_ok += not email.verified and result.ok
-
-    @property
-    def users(self) -> int:
-        """How many users have a result."""
-        return sum(self.counts.values())
-
-    def brief(self) -> str:
-        """The counts in a few words, for the progress bar."""
-        return "  ".join(f"{label} {count}" for label, count in self.ordered())
-
-    def ordered(self) -> list[tuple[str, int]]:
-        """The non-zero counts, in a fixed order."""
-        return [(label, self.counts[label]) for label in _OUTCOME_ORDER if self.counts[label]]
-
-    def finish(self) -> None:
-        """Stop the clock."""
-        self.elapsed = time.monotonic() - self._started
-
-
-def _label(result: ConfirmResult) -> str:
-    return _RESUMED if result.outcome is Outcome.SKIPPED else result.outcome.value
-
-
-# --- the bulk path shared by confirm and demo -------------------------------------------------
-
-
-class BulkRun:
-    """One run: the engine's results, an optional email stage, the report, the progress bar.
-
-    Shape (one task group per stage, nothing outlives ``run()``)::
-
-        source ──> ResultStream ──> [email stage: up to `concurrency` AdminUpdateUserAttributes]
-                                 └──────────────────────────> report line, tally, progress
-
-    Every result is written to the report the moment it is known (after its email check with
-    ``--verify-email``). The first SIGINT / SIGTERM stops reading input and lets the calls in
-    flight finish; a second one cancels them too (their users then have no line, so a resumed
-    run sends them again).
-    """
-
-    def __init__(
-        self,
-        confirmer: CognitoConfirmer,
-        source: UsernameSource,
-        writer: ReportWriter,
-        settings: RunSettings,
-        *,
-        skip: SkipCheck | None,
-        display: Display,
-    ) -> None:
-        self._confirmer = confirmer
-        self._source = source
-        self._writer = writer
-        self._settings = settings
-        self._skip = skip
-        self._display = display
-        self._verifier = (
-            EmailVerifier(confirmer.client, settings.user_pool_id)
-            if settings.verify_email
-            else None
-        )
-        self._email_slots = anyio.Semaphore(settings.concurrency)
-        self._results: ResultStream | None = None
-        self._stopping = False
-        self._abort = anyio.CancelScope()
-        self.tally = Tally()
-
-    async def run(self) -> Tally:
-        """Confirm every user of the source; return what happened."""
-        async with anyio.create_task_group() as watchers:
-            await watchers.start(self._watch_signals)
-            with self._abort:
-                await self._confirm_all()
-            watchers.cancel_scope.cancel()
-        if self.tally.error is None:
-            self.tally.error = self._source.error
-        self.tally.finish()
-        return self.tally
-
-    async def _confirm_all(self) -> None:
-        async with anyio.create_task_group() as email_stage:
-            try:
-                async with self._confirmer.stream(
-                    self._source,
-                    concurrency=self._settings.concurrency,
-                    rate=self._settings.rate,
-                    client_metadata=self._settings.client_metadata,
-                    skip=self._skip,
-                ) as results:
-                    self._results = results
-                    if self._stopping:
-                        results.stop()
-                    async for result in results:
-                        self._source.note_result()
-                        await self._deliver(result, email_stage)
-            except SetupError as error:
-                # Raised after the results of the calls in flight were delivered and written.
-                self._fail(error)
-            finally:
-                # A second signal abandoned the run: results that were complete but not yet
-                # taken still go to the report (their email unchecked, so resume redoes it).
-                if self._results is not None:
-                    self._record_undelivered(self._results)
-
-    def _record_undelivered(self, results: ResultStream) -> None:
-        pending = results.undelivered
-        for result in pending:
-            self._record(result, None if self._verifier is None else EmailCheck(verified=None))
-
-    async def _deliver(self, result: ConfirmResult, email_stage: TaskGroup) -> None:
-        if self._verifier is None:
-            self._record(result, None)
-        elif not needs_email_check(result):
-            self._record(result, EmailCheck(verified=None))
-        else:
-            # Taken here, not in the task: a full email stage holds the results back.
-            await self._email_slots.acquire()
-            email_stage.start_soon(self._check_email, self._verifier, result)
-
-    async def _check_email(self, verifier: EmailVerifier, result: ConfirmResult) -> None:
-        try:
-            email = await verifier.verify(result.username)
-        finally:
-            self._email_slots.release()
-        if verifier.fatal_error is not None:
-            self._fail(verifier.fatal_error)
-        self._record(result, email)
-
-    def _record(self, result: ConfirmResult, email: EmailCheck | None) -> None:
-        record = report_record(result, user_pool_id=self._settings.user_pool_id, email=email)
-        try:
-            self._writer.write(record)
-        except ReportError as error:
-            # Nothing more can be recorded, so nothing more may be sent.
-            self._fail(error)
-            self._abort.cancel()
-            return
-        self.tally.add(result, email)
-        self._display.advance(self.tally, self._source.total)
-
-    def _fail(self, error: Exception) -> None:
-        if self.tally.error is None:
-            self.tally.error = error
-        self._stop()
-
-    def _stop(self) -> None:
-        self._stopping = True
-        if self._results is not None:
-            self._results.stop()
-
-    async def _watch_signals(self, *, task_status: TaskStatus[None]) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            task_status.started()  # signals reach the main thread only
-            return
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            task_status.started()
-            async for signum in signals:
-                if self.tally.signal is None:
-                    self.tally.signal = signum
-                    self._display.note(
-                        f"{signal.Signals(signum).name}: sending no more users, waiting for the "
-                        "calls in flight (again to abandon them)"
-                    )
-                    self._stop()
-                else:
-                    self._abort.cancel()
-
-
-async def run_bulk(
-    confirmer: CognitoConfirmer,
-    source: UsernameSource,
-    writer: ReportWriter,
-    settings: RunSettings,
-    *,
-    skip: SkipCheck | None = None,
-) -> int:
-    """Run, then print the summary and any error; return the exit code."""
-    display = make_display(settings.show_progress)
-    try:
-        tally = await BulkRun(confirmer, source, writer, settings, skip=skip, display=display).run()
-    finally:
-        display.close()
-        writer.close()
-    return finish(tally, writer)
-
-
-def finish(tally: Tally, writer: ReportWriter) -> int:
-    """Print what happened and return the exit code (see the module doc)."""
-    if tally.error is not None and writer.discard_if_unused():
-        error_line(str(tally.error))
-        return EXIT_SETUP
-    print_summary(tally, writer.path)
-    if tally.signal is not None:
-        name = signal.Signals(tally.signal).name
-        warning_line(f"stopped by {name}: every result so far is in the report; --resume goes on")
-        return 128 + tally.signal
-    if tally.error is not None:
-        error_line(str(tally.error))
-        return EXIT_SETUP
-    return EXIT_NOT_ALL_OK if tally.not_ok else EXIT_OK
-
-
-# --- what the operator sees ----------------------------------------------------------------
-
-
-class Display(Protocol):
-    """The progress bar, or nothing."""
-
-    def advance(self, tally: Tally, total: int | None) -> None:
-        """One more result."""
-
-    def note(self, message: str) -> None:
-        """A line for the operator on stderr."""
-
-    def close(self) -> None:
-        """The run is over."""
-
-
-class _RateColumn(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.speed
-        return Text(f"{speed:4.0f} users/s" if speed is not None else "   - users/s")
-
-
-class ProgressBar:
-    """done/total, rate, ETA and counts by outcome on stderr, refreshed by rich's own thread."""
-
-    def __init__(self, console: Console | None = None) -> None:
-        self._progress = Progress(
-            TextColumn("confirming"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            _RateColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[counts]}"),
-            console=console or Console(stderr=True),
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
-        self._task = self._progress.add_task("confirming", total=None, counts="")
-        self._progress.start()
-
-    def advance(self, tally: Tally, total: int | None) -> None:
-        """One more result; the total becomes known when a file has been counted."""
-        self._progress.update(self._task, advance=1, total=total, counts=tally.brief())
-
-    def note(self, message: str) -> None:
-        """Printed above the bar, which stays in place."""
-        self._progress.console.print(message, markup=False, highlight=False)
-
-    def close(self) -> None:
-        """Leave the final bar on screen."""
-        self._progress.stop()
-
-
-class NoProgress:
-    """``--no-progress``, or stderr is not a terminal: only notes are shown."""
-
-    def advance(self, tally: Tally, total: int | None) -> None:
-        """Nothing to show."""
-
-    def note(self, message: str) -> None:
-        """One line on stderr."""
-        warning_line(message)
-
-    def close(self) -> None:
-        """Nothing to close."""
-
-
-def make_display(show_progress: bool) -> Display:
-    """A progress bar when asked for and stderr is a terminal (checked directly rather than by
-    rich, which also says yes whenever FORCE_COLOR is set, as on many CI machines)."""
-    if show_progress and _stderr_is_terminal():
-        return ProgressBar()
-    return NoProgress()
-
-
-def _stderr_is_terminal() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def print_summary(tally: Tally, report_path: Path) -> None:
-    """The table by outcome and the report's path, on stdout; no username appears."""
-    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
-    rate = tally.users / tally.elapsed if tally.elapsed > 0 else 0.0
-    console.print(f"{tally.users} users in {tally.elapsed:.1f} s ({rate:.0f} users/s)")
-    table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False)
-    table.add_column("outcome")
-    table.add_column("users", justify="right")
-    for label, count in tally.ordered():
-        table.add_row(label, str(count))
-    if tally.emails_verified or tally.emails_failed:
-        table.add_row("email verified", str(tally.emails_verified))
-        table.add_row("email not verified", str(tally.emails_failed))
-    console.print(table)
-    console.print(f"report: {report_path}", markup=False)
-
-
-def error_line(message: str) -> None:
-    """A usage or setup error: one line on stderr, whatever the message held."""
-    click.echo(f"{PROG}: error: {_one_line(message)}", err=True)
-
-
-def warning_line(message: str) -> None:
-    """A note for the operator: one line on stderr."""
-    click.echo(f"{PROG}: {_one_line(message)}", err=True)
-
-
-def _one_line(message: str) -> str:
-    return " ".join(message.split())
-
-
-# --- the confirm command ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -724,52 +302,6 @@ def _open_report(options: ConfirmOptions, resume: ResumeState | None) -> ReportW
     return ReportWriter.create(path)
 
 
-async def dry_run(
-    confirmer: CognitoConfirmer, source: UsernameSource, skip: SkipCheck | None
-) -> int:
-    """Check the pool and read the whole input; print the counts (never a name); send nothing.
-
-    Exit 1 when some input item is invalid, since the real run would end with 1 too.
-    """
-    pool = await describe_pool(confirmer.client, confirmer.user_pool_id)
-    counts = await _triage_input(source, skip)
-    if source.error is not None:
-        raise source.error
-    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
-    users = "" if pool.estimated_users is None else f", about {pool.estimated_users} users"
-    console.print(
-        f"dry run: user pool {pool.user_pool_id} ({pool.name}{users}) is reachable; "
-        "nothing was sent",
-        markup=False,
-    )
-    table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False)
-    table.add_column("input items")
-    table.add_column("count", justify="right")
-    for label in ("to send", "invalid", "duplicates", _RESUMED):
-        table.add_row(label, str(counts[label]))
-    table.add_row("total", str(counts.total()))
-    console.print(table)
-    return EXIT_NOT_ALL_OK if counts["invalid"] else EXIT_OK
-
-
-async def _triage_input(source: UsernameSource, skip: SkipCheck | None) -> Counter[str]:
-    """What the engine would do with each item (its own triage), without sending anything."""
-    labels = {
-        Outcome.INVALID: "invalid",
-        Outcome.DUPLICATE: "duplicates",
-        Outcome.SKIPPED: _RESUMED,
-    }
-    triage = Triage(skip)
-    counts: Counter[str] = Counter()
-    index = 0
-    async for name in source:
-        source.note_result()
-        settled = triage(index, name)
-        counts["to send" if settled is None else labels[settled.outcome]] += 1
-        index += 1
-    return counts
-
-
 # --- the demo --------------------------------------------------------------------------------
 
 
@@ -821,7 +353,3 @@ def _demo_report_path(user_pool_id: str) -> Path:
 def main(argv: Sequence[str] | None = None) -> None:
     """The ``cognito-confirm`` script."""
     cli.main(args=argv, prog_name=PROG)
-
-
-if __name__ == "__main__":
-    main()

@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from ._result import ConfirmResult, Outcome
+from .._result import ConfirmResult, Outcome
 
 __all__ = [
     "REPORT_MODE",

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Final, Self, TypeVar
 
 import anyio
 
-from ._errors import CognitoConfirmError, SetupError
-from ._ratelimit import AdaptiveRateLimiter
-from ._report import EmailCheck
-from ._retry import RetryPolicy, call_with_retries
+from .._errors import CognitoConfirmError, SetupError
+from .._ratelimit import AdaptiveRateLimiter
+from .._retry import RetryPolicy, call_with_retries
+from .report import EmailCheck
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient

@@ -1,0 +1,168 @@
+"""What the operator sees: the progress bar, the summary table, one-line errors and notes.
+
+Everything goes to standard error except the summary (standard output); no username is ever
+shown.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final, Protocol
+
+import click
+from rich import box
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from .tally import Tally
+
+__all__ = [
+    "PROG",
+    "Display",
+    "NoProgress",
+    "ProgressBar",
+    "error_line",
+    "make_display",
+    "print_summary",
+    "print_table",
+    "warning_line",
+]
+
+PROG: Final = "cognito-confirm"
+
+
+class Display(Protocol):
+    """The progress bar, or nothing."""
+
+    def advance(self, tally: Tally, total: int | None) -> None:
+        """One more result."""
+
+    def note(self, message: str) -> None:
+        """A line for the operator on stderr."""
+
+    def close(self) -> None:
+        """The run is over."""
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.speed
+        return Text(f"{speed:4.0f} users/s" if speed is not None else "   - users/s")
+
+
+class ProgressBar:
+    """done/total, rate, ETA and counts by outcome on stderr, refreshed by rich's own thread."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self._progress = Progress(
+            TextColumn("confirming"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _RateColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[counts]}"),
+            console=console or Console(stderr=True),
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._task = self._progress.add_task("confirming", total=None, counts="")
+        self._progress.start()
+
+    def advance(self, tally: Tally, total: int | None) -> None:
+        """One more result; the total becomes known when a file has been counted."""
+        self._progress.update(self._task, advance=1, total=total, counts=tally.brief())
+
+    def note(self, message: str) -> None:
+        """Printed above the bar, which stays in place."""
+        self._progress.console.print(message, markup=False, highlight=False)
+
+    def close(self) -> None:
+        """Leave the final bar on screen."""
+        self._progress.stop()
+
+
+class NoProgress:
+    """``--no-progress``, or stderr is not a terminal: only notes are shown."""
+
+    def advance(self, tally: Tally, total: int | None) -> None:
+        """Nothing to show."""
+
+    def note(self, message: str) -> None:
+        """One line on stderr."""
+        warning_line(message)
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def make_display(show_progress: bool) -> Display:
+    """A progress bar when asked for and stderr is a terminal (checked directly rather than by
+    rich, which also says yes whenever FORCE_COLOR is set, as on many CI machines)."""
+    if show_progress and _stderr_is_terminal():
+        return ProgressBar()
+    return NoProgress()
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def print_summary(tally: Tally, report_path: Path) -> None:
+    """The table by outcome and the report's path, on stdout; no username appears."""
+    rate = tally.users / tally.elapsed if tally.elapsed > 0 else 0.0
+    rows = tally.ordered()
+    if tally.emails_verified or tally.emails_failed:
+        rows += [("email verified", tally.emails_verified)]
+        rows += [("email not verified", tally.emails_failed)]
+    print_table(
+        f"{tally.users} users in {tally.elapsed:.1f} s ({rate:.0f} users/s)",
+        ("outcome", "users"),
+        rows,
+        f"report: {report_path}",
+    )
+
+
+def print_table(
+    heading: str, columns: tuple[str, str], rows: Iterable[tuple[str, int]], footing: str = ""
+) -> None:
+    """A line, a table of counts by label, and another line, on stdout (no markup, no colour)."""
+    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    console.print(heading, markup=False)
+    table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False)
+    table.add_column(columns[0])
+    table.add_column(columns[1], justify="right")
+    for label, count in rows:
+        table.add_row(label, str(count))
+    console.print(table)
+    if footing:
+        console.print(footing, markup=False)
+
+
+def error_line(message: str) -> None:
+    """A usage or setup error: one line on stderr, whatever the message held."""
+    click.echo(f"{PROG}: error: {_one_line(message)}", err=True)
+
+
+def warning_line(message: str) -> None:
+    """A note for the operator: one line on stderr."""
+    click.echo(f"{PROG}: {_one_line(message)}", err=True)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())

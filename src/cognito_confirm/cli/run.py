@@ -1,0 +1,288 @@
+"""How a command runs: ``BulkRun`` (confirm and demo share it) and ``dry_run``; exit codes."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
+
+from .._bulk import ResultStream, SkipCheck, Triage
+from .._client import CognitoConfirmer
+from .._errors import SetupError
+from .._result import ConfirmResult, Outcome
+from .display import Display, error_line, make_display, print_summary, print_table, warning_line
+from .report import EmailCheck, ReportError, ReportWriter, needs_email_check, report_record
+from .tally import RESUMED, Tally
+from .userpool import EmailVerifier, describe_pool
+
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_NOT_ALL_OK",
+    "EXIT_OK",
+    "EXIT_SETUP",
+    "BulkRun",
+    "RunSettings",
+    "UsernameSource",
+    "dry_run",
+    "finish",
+    "run_bulk",
+]
+
+EXIT_OK: Final = 0
+EXIT_NOT_ALL_OK: Final = 1
+EXIT_SETUP: Final = 2
+EXIT_INTERRUPTED: Final = 128 + signal.SIGINT
+
+
+class UsernameSource(Protocol):
+    """Where a run's usernames come from: a file, standard input, the pool, or memory."""
+
+    @property
+    def error(self) -> Exception | None:
+        """Why the source ended early, if it did."""
+
+    @property
+    def total(self) -> int | None:
+        """How many usernames there are, once known."""
+
+    def __aiter__(self) -> AsyncIterator[str]: ...
+
+    def note_result(self) -> None:
+        """One of the usernames read has its result (the pool source needs to know)."""
+
+    async def aclose(self) -> None:
+        """Release threads and calls; the run no longer iterates."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """How a bulk run sends: shared by ``confirm`` and ``demo``."""
+
+    user_pool_id: str
+    concurrency: int
+    rate: float | None
+    client_metadata: Mapping[str, str] | None = None
+    verify_email: bool = False
+    show_progress: bool = True
+
+
+class BulkRun:
+    """One run: the engine's results, an optional email stage, the report, the progress bar.
+
+    Shape (one task group per stage, nothing outlives ``run()``)::
+
+        source ──> ResultStream ──> [email stage: up to `concurrency` AdminUpdateUserAttributes]
+                                 └──────────────────────────> report line, tally, progress
+
+    Every result is written to the report the moment it is known (after its email check with
+    ``--verify-email``). The first SIGINT / SIGTERM stops reading input and lets the calls in
+    flight finish; a second one cancels them too (their users then have no line, so a resumed
+    run sends them again).
+    """
+
+    def __init__(
+        self,
+        confirmer: CognitoConfirmer,
+        source: UsernameSource,
+        writer: ReportWriter,
+        settings: RunSettings,
+        *,
+        skip: SkipCheck | None,
+        display: Display,
+    ) -> None:
+        self._confirmer = confirmer
+        self._source = source
+        self._writer = writer
+        self._settings = settings
+        self._skip = skip
+        self._display = display
+        self._verifier = (
+            EmailVerifier(confirmer.client, settings.user_pool_id)
+            if settings.verify_email
+            else None
+        )
+        self._email_slots = anyio.Semaphore(settings.concurrency)
+        self._results: ResultStream | None = None
+        self._stopping = False
+        self._abort = anyio.CancelScope()
+        self.tally = Tally()
+
+    async def run(self) -> Tally:
+        """Confirm every user of the source; return what happened."""
+        async with anyio.create_task_group() as watchers:
+            await watchers.start(self._watch_signals)
+            with self._abort:
+                await self._confirm_all()
+            watchers.cancel_scope.cancel()
+        if self.tally.error is None:
+            self.tally.error = self._source.error
+        self.tally.finish()
+        return self.tally
+
+    async def _confirm_all(self) -> None:
+        async with anyio.create_task_group() as email_stage:
+            try:
+                async with self._confirmer.stream(
+                    self._source,
+                    concurrency=self._settings.concurrency,
+                    rate=self._settings.rate,
+                    client_metadata=self._settings.client_metadata,
+                    skip=self._skip,
+                ) as results:
+                    self._results = results
+                    if self._stopping:
+                        results.stop()
+                    async for result in results:
+                        self._source.note_result()
+                        await self._deliver(result, email_stage)
+            except SetupError as error:
+                # Raised after the results of the calls in flight were delivered and written.
+                self._fail(error)
+            finally:
+                # A second signal abandoned the run: results that were complete but not yet
+                # taken still go to the report (their email unchecked, so resume redoes it).
+                if self._results is not None:
+                    self._record_undelivered(self._results)
+
+    def _record_undelivered(self, results: ResultStream) -> None:
+        pending = results.undelivered
+        for result in pending:
+            self._record(result, None if self._verifier is None else EmailCheck(verified=None))
+
+    async def _deliver(self, result: ConfirmResult, email_stage: TaskGroup) -> None:
+        if self._verifier is None:
+            self._record(result, None)
+        elif not needs_email_check(result):
+            self._record(result, EmailCheck(verified=None))
+        else:
+            # Taken here, not in the task: a full email stage holds the results back.
+            await self._email_slots.acquire()
+            email_stage.start_soon(self._check_email, self._verifier, result)
+
+    async def _check_email(self, verifier: EmailVerifier, result: ConfirmResult) -> None:
+        try:
+            email = await verifier.verify(result.username)
+        finally:
+            self._email_slots.release()
+        if verifier.fatal_error is not None:
+            self._fail(verifier.fatal_error)
+        self._record(result, email)
+
+    def _record(self, result: ConfirmResult, email: EmailCheck | None) -> None:
+        record = report_record(result, user_pool_id=self._settings.user_pool_id, email=email)
+        try:
+            self._writer.write(record)
+        except ReportError as error:
+            # Nothing more can be recorded, so nothing more may be sent.
+            self._fail(error)
+            self._abort.cancel()
+            return
+        self.tally.add(result, email)
+        self._display.advance(self.tally, self._source.total)
+
+    def _fail(self, error: Exception) -> None:
+        if self.tally.error is None:
+            self.tally.error = error
+        self._stop()
+
+    def _stop(self) -> None:
+        self._stopping = True
+        if self._results is not None:
+            self._results.stop()
+
+    async def _watch_signals(self, *, task_status: TaskStatus[None]) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            task_status.started()  # signals reach the main thread only
+            return
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            task_status.started()
+            async for signum in signals:
+                if self.tally.signal is None:
+                    self.tally.signal = signum
+                    self._display.note(
+                        f"{signal.Signals(signum).name}: sending no more users, waiting for the "
+                        "calls in flight (again to abandon them)"
+                    )
+                    self._stop()
+                else:
+                    self._abort.cancel()
+
+
+async def run_bulk(
+    confirmer: CognitoConfirmer,
+    source: UsernameSource,
+    writer: ReportWriter,
+    settings: RunSettings,
+    *,
+    skip: SkipCheck | None = None,
+) -> int:
+    """Run, then print the summary and any error; return the exit code."""
+    display = make_display(settings.show_progress)
+    try:
+        tally = await BulkRun(confirmer, source, writer, settings, skip=skip, display=display).run()
+    finally:
+        display.close()
+        writer.close()
+    return finish(tally, writer)
+
+
+def finish(tally: Tally, writer: ReportWriter) -> int:
+    """Print what happened and return the exit code (see the module doc)."""
+    if tally.error is not None and writer.discard_if_unused():
+        error_line(str(tally.error))
+        return EXIT_SETUP
+    print_summary(tally, writer.path)
+    if tally.signal is not None:
+        name = signal.Signals(tally.signal).name
+        warning_line(f"stopped by {name}: every result so far is in the report; --resume goes on")
+        return 128 + tally.signal
+    if tally.error is not None:
+        error_line(str(tally.error))
+        return EXIT_SETUP
+    return EXIT_NOT_ALL_OK if tally.not_ok else EXIT_OK
+
+
+async def dry_run(
+    confirmer: CognitoConfirmer, source: UsernameSource, skip: SkipCheck | None
+) -> int:
+    """Check the pool and read the whole input; print the counts (never a name); send nothing.
+
+    Exit 1 when some input item is invalid, since the real run would end with 1 too.
+    """
+    pool = await describe_pool(confirmer.client, confirmer.user_pool_id)
+    counts = await _triage_input(source, skip)
+    if source.error is not None:
+        raise source.error
+    users = "" if pool.estimated_users is None else f", about {pool.estimated_users} users"
+    labels = ("to send", "invalid", "duplicates", RESUMED)
+    print_table(
+        f"dry run: user pool {pool.user_pool_id} ({pool.name}{users}) is reachable; "
+        "nothing was sent",
+        ("input items", "count"),
+        [*((label, counts[label]) for label in labels), ("total", counts.total())],
+    )
+    return EXIT_NOT_ALL_OK if counts["invalid"] else EXIT_OK
+
+
+async def _triage_input(source: UsernameSource, skip: SkipCheck | None) -> Counter[str]:
+    """What the engine would do with each item (its own triage), without sending anything."""
+    labels = {
+        Outcome.INVALID: "invalid",
+        Outcome.DUPLICATE: "duplicates",
+        Outcome.SKIPPED: RESUMED,
+    }
+    triage = Triage(skip)
+    counts: Counter[str] = Counter()
+    index = 0
+    async for name in source:
+        source.note_result()
+        settled = triage(index, name)
+        counts["to send" if settled is None else labels[settled.outcome]] += 1
+        index += 1
+    return counts

@@ -1,0 +1,80 @@
+"""What a command-line run counts: users by outcome, emails verified, how it ended."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Final
+
+from .._result import ConfirmResult, Outcome
+from .report import EmailCheck
+
+__all__ = ["RESUMED", "Tally"]
+
+RESUMED: Final = "skipped (done before)"
+"""How a run names ``skipped``: the command line skips only the users a resumed run finds done."""
+_OUTCOME_ORDER: Final = (
+    "confirmed",
+    "already_confirmed",
+    RESUMED,
+    "duplicate",
+    "not_found",
+    "not_confirmable",
+    "invalid",
+    "failed",
+)
+
+
+@dataclass
+class Tally:
+    """What a run did, by outcome, for the progress bar, the summary and the exit code.
+
+    Attributes:
+        counts: Users by outcome label.
+        emails_verified: Users whose email was marked verified (``--verify-email``).
+        emails_failed: Users whose email could not be.
+        signal: The signal that stopped the run, if one did.
+        error: The setup or input error that ended the run early, if one did.
+        elapsed: Seconds the run took.
+        not_ok: Users that need attention: not confirmed, or their email not verified.
+    """
+
+    counts: Counter[str] = field(default_factory=Counter)
+    emails_verified: int = 0
+    emails_failed: int = 0
+    signal: int | None = None
+    error: Exception | None = None
+    elapsed: float = 0.0
+    not_ok: int = 0
+    _started: float = field(default_factory=time.monotonic, init=False, repr=False)
+
+    def add(self, result: ConfirmResult, email: EmailCheck | None) -> None:
+        """Count one user's result (and its email check)."""
+        self.counts[_label(result)] += 1
+        self.not_ok += not result.ok
+        if email is not None and email.verified is not None:
+            self.emails_verified += email.verified
+            self.emails_failed += not email.verified
+            self.not_ok += not email.verified and result.ok
+
+    @property
+    def users(self) -> int:
+        """How many users have a result."""
+        return sum(self.counts.values())
+
+    def brief(self) -> str:
+        """The counts in a few words, for the progress bar."""
+        return "  ".join(f"{label} {count}" for label, count in self.ordered())
+
+    def ordered(self) -> list[tuple[str, int]]:
+        """The non-zero counts, in a fixed order."""
+        return [(label, self.counts[label]) for label in _OUTCOME_ORDER if self.counts[label]]
+
+    def finish(self) -> None:
+        """Stop the clock."""
+        self.elapsed = time.monotonic() - self._started
+
+
+def _label(result: ConfirmResult) -> str:
+    return RESUMED if result.outcome is Outcome.SKIPPED else result.outcome.value
