@@ -1,0 +1,145 @@
+"""``FakeCognito``: the public face of the fake (see the ``cognito_confirm.testing`` docstring)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from types import TracebackType
+from typing import Final, Self, Unpack
+
+from ._backend import DEFAULT_MESSAGES, Backend, FakeStats, Rule
+from ._http import ServerThread
+from ._model import UNCONFIRMED, Config, FakeConfig
+
+__all__ = ["FakeCognito"]
+
+
+class FakeCognito:
+    """A fake Cognito user pool endpoint that misbehaves on purpose (see the module docstring).
+
+    Rates and quotas apply to AdminConfirmSignUp (``quota``, ``burst``, ``error_rate``,
+    ``drop_rate``), ListUsers (``list_quota``) and AdminUpdateUserAttributes (``update_quota``);
+    ``latency`` delays every Cognito call. An AdminConfirmSignUp goes through: access key check,
+    latency, drop-before / ``error_rate`` / quota, the pool check, :meth:`fail` rules, then the
+    user's status; a drop-after loses the answer but keeps the confirmation. Drops alternate
+    before/after (the first is before), so ``drop_rate=1`` confirms exactly every other call.
+    Access keys (the ``Credential=`` of the signature) in ``invalid_access_keys`` get
+    ``UnrecognizedClientException``; in ``denied_access_keys``, ``AccessDeniedException``; an
+    unsigned call gets ``MissingAuthenticationTokenException``.
+
+    ListUsers filters as Cognito does: ``cognito:user_status`` compares case-insensitively, while
+    ``status`` is the Enabled/Disabled flag (every fake user is ``"Enabled"``), not the status.
+    """
+
+    def __init__(
+        self,
+        *,
+        user_pool_id: str = "us-east-1_FakePool1",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        quota: float | None = None,
+        burst: float | None = None,
+        list_quota: float | None = None,
+        update_quota: float | None = None,
+        latency: float = 0.0,
+        error_rate: float = 0.0,
+        drop_rate: float = 0.0,
+        seed: int = 0,
+        invalid_access_keys: Collection[str] = ("invalid",),
+        denied_access_keys: Collection[str] = ("denied",),
+    ) -> None:
+        config = Config(quota, burst, list_quota, update_quota, latency, error_rate, drop_rate)
+        config.validate()
+        self.user_pool_id: Final = user_pool_id
+        self._backend = Backend(user_pool_id, config, seed, invalid_access_keys, denied_access_keys)
+        self._host, self._port = host, port
+        self._thread: ServerThread | None = None
+
+    def start(self) -> Self:
+        """Start serving in a background thread (a no-op when already started)."""
+        if self._thread is None:
+            thread = ServerThread(self._backend, self._host, self._port)
+            thread.start()
+            self._thread = thread
+        return self
+
+    def stop(self) -> None:
+        """Close the server and every connection, and join the thread; safe to call twice."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def endpoint_url(self) -> str:
+        """``http://HOST:PORT`` for a client's ``endpoint_url``; only while started."""
+        if self._thread is None:
+            raise RuntimeError("FakeCognito is not started: use start() or a with block")
+        return f"http://{self._host}:{self._thread.port}"
+
+    def add_user(
+        self, username: str, status: str = UNCONFIRMED, attributes: Mapping[str, str] | None = None
+    ) -> None:
+        """Create (or replace) a user; like Cognito it gets a ``sub`` attribute."""
+        self._backend.add_users([(username, status, attributes or {})])
+
+    def add_users(self, usernames: Iterable[str], status: str = UNCONFIRMED) -> None:
+        """Create many users at once (sorted once, so a million is quick)."""
+        self._backend.add_users((name, status, {}) for name in usernames)
+
+    def fail(
+        self,
+        username: str,
+        code: str,
+        *,
+        message: str | None = None,
+        http_status: int | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Answer this user's AdminConfirmSignUp calls with ``code`` (e.g. a Lambda trigger's
+        ``UserLambdaValidationException``), forever or for the first ``times`` calls.
+
+        ``http_status`` defaults to Cognito's: 500 for InternalErrorException, else 400.
+        ``times=0`` removes the rule.
+        """
+        text = message if message is not None else DEFAULT_MESSAGES.get(code, f"Injected {code}")
+        if http_status is None:
+            http_status = 500 if code == "InternalErrorException" else 400
+        self._backend.fail(username, Rule(code, text, http_status, times))
+
+    def configure(self, **changes: Unpack[FakeConfig]) -> None:
+        """Change quotas, latency or fault rates while serving (e.g. an outage mid-run)."""
+        self._backend.configure(changes)
+
+    def user_status(self, username: str) -> str | None:
+        """The user's status, or ``None`` when there is no such user."""
+        user = self._backend.user(username)
+        return None if user is None else user[0]
+
+    def user_attributes(self, username: str) -> dict[str, str]:
+        """A copy of the user's attributes (``sub`` included); ``KeyError`` if unknown."""
+        user = self._backend.user(username)
+        if user is None:
+            raise KeyError(username)
+        return user[1]
+
+    def status_counts(self) -> dict[str, int]:
+        """How many users have each status, e.g. ``{"CONFIRMED": 998, "UNCONFIRMED": 2}``."""
+        return self._backend.status_counts()
+
+    def stats(self) -> FakeStats:
+        """A frozen snapshot of the counters."""
+        return self._backend.stats()
+
+    def reset_stats(self) -> None:
+        """Zero the counters (users, rules and configuration stay), e.g. after a warm-up."""
+        self._backend.reset_stats()
