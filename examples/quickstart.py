@@ -1,6 +1,10 @@
-"""Quick start: confirm a pool of migrated users in a local moto server, no AWS account needed.
+"""Quick start: confirm a batch of migrated users, no AWS account needed.
 
-python3 dev.py demo            # or: python examples/quickstart.py [USERS]
+python examples/quickstart.py [USERS]
+
+The users live in the fake Cognito endpoint the library ships for tests
+(``cognito_confirm.testing.FakeCognito``); point ``CognitoConfirmer`` at your own pool instead
+and the rest stays the same. ``python3 dev.py demo`` shows the command line doing the same job.
 """
 
 from __future__ import annotations
@@ -8,21 +12,23 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from aiobotocore.session import AioSession
+
 from cognito_confirm import CognitoConfirmer
-from cognito_confirm.cli.demo import demo_pool, demo_session
+from cognito_confirm.testing import FakeCognito
 
 
 async def main(users: int) -> int:
-    async with demo_pool(users) as pool:
-        print(
-            f"moto at {pool.endpoint_url}: pool {pool.user_pool_id} with {users} unconfirmed users"
-        )
+    names = [f"migrated-user-{number:05d}" for number in range(users)]
+    session = AioSession()
+    session.set_credentials("quickstart", "quickstart")  # the fake wants a signature, any will do
+    with FakeCognito() as fake:
+        fake.add_users(names)  # UNCONFIRMED, as users who signed up but never confirmed
+        print(f"fake Cognito at {fake.endpoint_url}: pool {fake.user_pool_id}, {users} users")
         async with CognitoConfirmer(
-            pool.user_pool_id,
-            endpoint_url=pool.endpoint_url,
-            session=demo_session(),
+            fake.user_pool_id, endpoint_url=fake.endpoint_url, session=session
         ) as confirmer:
-            report = await confirmer.confirm_many(pool.usernames, concurrency=8)
+            report = await confirmer.confirm_many(names, concurrency=8)
     for outcome, count in report.counts.items():
         if count:
             print(f"{outcome.value:>18}: {count}")

@@ -22,7 +22,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def test_quickstart_confirms_every_demo_user() -> None:
-    """examples/quickstart.py confirms its users in its own moto server and says so."""
+    """examples/quickstart.py confirms its users in its own fake Cognito and says so."""
     completed = subprocess.run(
         [sys.executable, str(EXAMPLES / "quickstart.py"), "15"],
         capture_output=True,
