@@ -1,0 +1,180 @@
+"""The documentation site builds with ``mkdocs build --strict``, and its pages keep their promises.
+
+The build runs once per session in a subprocess (about 2 s): a broken cross-reference, a
+docstring mkdocstrings cannot read, a missing included file or a CLI module that moved fails
+it. The samples in the pages run against the fake Cognito endpoint.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import click
+import httpx
+import pytest
+from click.testing import CliRunner
+
+import cognito_confirm
+import cognito_confirm.testing
+from cognito_confirm.cli.commands import cli
+from cognito_confirm.testing import FakeCognito
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+BLOCK = re.compile(r"^ *```(\w+)\n(.*?)^ *```", re.MULTILINE | re.DOTALL)
+POOL_ID = "eu-west-1_AbC123"
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built strictly from this tree into a temporary directory."""
+    out = tmp_path_factory.mktemp("site")
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)]
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    built = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert built.returncode == 0, built.stderr
+    return out
+
+
+def page(site: Path, name: str) -> str:
+    """A built page's HTML."""
+    return (site / name / "index.html").read_text(encoding="utf-8")
+
+
+def blocks(path: Path, language: str) -> list[str]:
+    """A page's fenced code blocks in one language (indented ones dedented)."""
+    found = BLOCK.findall(path.read_text(encoding="utf-8"))
+    return [_dedent(body) for lang, body in found if lang == language]
+
+
+def _dedent(body: str) -> str:
+    lines = body.splitlines()
+    indent = min((len(line) - len(line.lstrip()) for line in lines if line.strip()), default=0)
+    return "\n".join(line[indent:] for line in lines) + "\n"
+
+
+@pytest.fixture
+def pool(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeCognito]:
+    """A fake Cognito holding the pages' pool, reached through AWS_ENDPOINT_URL."""
+    with FakeCognito(user_pool_id=POOL_ID) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
+        monkeypatch.chdir(tmp_path)
+        yield server
+
+
+def test_api_reference_lists_every_public_name(site: Path) -> None:
+    """Every name in cognito_confirm.__all__ has its entry on the API page."""
+    html = page(site, "reference/api")
+    missing = [
+        name for name in cognito_confirm.__all__ if f'id="cognito_confirm.{name}"' not in html
+    ]
+    assert not missing
+
+
+def test_testing_reference_lists_every_public_name(site: Path) -> None:
+    """Every name in cognito_confirm.testing.__all__ has its entry on the testing page."""
+    html = page(site, "reference/testing")
+    prefix = "cognito_confirm.testing"
+    names = cognito_confirm.testing.__all__
+    assert not [name for name in names if f'id="{prefix}.{name}"' not in html]
+
+
+def test_cli_reference_shows_every_command_and_option(site: Path) -> None:
+    """The CLI page is generated from the click group: every command and option is on it."""
+    html = page(site, "reference/cli")
+    assert isinstance(cli, click.Group)
+    for name, command in cli.commands.items():
+        assert f"cognito-confirm {name}" in html
+        for param in command.params:
+            for flag in param.opts:
+                assert flag in html, (name, flag)
+
+
+def test_troubleshooting_covers_every_admin_confirm_sign_up_error() -> None:
+    """Each error botocore's model lists for AdminConfirmSignUp has a row in the table."""
+    model = botocore.session.get_session().get_service_model("cognito-idp")
+    codes = {shape.name for shape in model.operation_model("AdminConfirmSignUp").error_shapes}
+    text = (DOCS / "guides" / "troubleshooting.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| \[`(\w+)`\]\(#[\w-]+\) \|", text, re.MULTILINE))
+    assert rows == codes
+
+
+def test_every_python_sample_parses() -> None:
+    """No page shows Python that does not even parse."""
+    for path in DOCS.rglob("*.md"):
+        for code in blocks(path, "python"):
+            ast.parse(code, str(path))
+
+
+def test_landing_page_sample_runs(pool: FakeCognito, capsys: pytest.CaptureFixture[str]) -> None:
+    """The landing page's ten lines confirm alice, bob and carol, as written."""
+    pool.add_users(["alice", "bob", "carol"])
+    (code,) = [code for code in blocks(DOCS / "index.md", "python") if "asyncio.run" in code]
+    exec(compile(code, "docs/index.md", "exec"), {})  # noqa: S102 - our own page
+    assert "confirmed" in capsys.readouterr().out
+    assert {pool.user_status(name) for name in ("alice", "bob", "carol")} == {"CONFIRMED"}
+
+
+async def test_fastapi_guide_sample_serves(
+    pool: FakeCognito, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The FastAPI guide's pattern confirms a user named in the body."""
+    pool.add_user("alice")
+    monkeypatch.setenv("COGNITO_USER_POOL_ID", POOL_ID)
+    path = DOCS / "guides" / "fastapi.md"
+    (code,) = [code for code in blocks(path, "python") if "lifespan" in code]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, str(path), "exec"), namespace)  # noqa: S102 - our own page
+    app = namespace["app"]
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            response = await client.post("/users/confirm-one", json={"username": "alice"})
+    assert response.json() == {"username": "alice", "outcome": "confirmed"}
+
+
+def test_runbook_from_dry_run_to_verification(
+    pool: FakeCognito, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runbook's commands, in order, and its verification script count the right users."""
+    pool.add_users(["alice", "bob", "carol"])
+    Path("users.txt").write_text("alice\nbob\nbob\nnobody\ncarol\n")
+    path = DOCS / "guides" / "migration.md"
+    commands = [
+        line.rstrip("\\").strip()
+        for code in blocks(path, "console")
+        for line in _joined(code).splitlines()
+        if line.startswith("cognito-confirm confirm")
+    ]
+    dry_run, run, resume, pool_check = commands
+    exit_codes = [
+        CliRunner().invoke(cli, command.split()[1:], catch_exceptions=False).exit_code
+        for command in (dry_run, run, resume, pool_check)
+    ]
+    # nobody is not_found: the run exits 1, the resumed run skips it and exits 0 (the warning).
+    assert exit_codes == [0, 1, 0, 0]
+    (script,) = blocks(path, "python")
+    monkeypatch.setattr(sys, "argv", ["verify.py", "migration.jsonl"])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(script, str(path), "exec"), {"__name__": "__main__"})  # noqa: S102
+    first, *attention = out.getvalue().splitlines()
+    assert "'confirmed': 3" in first
+    assert "'not_found': 1" in first
+    assert len(attention) == 1
+    assert "not_found UserNotFoundException" in attention[0]
+
+
+def _joined(code: str) -> str:
+    """Console text with backslash continuations joined into one line each."""
+    return re.sub(r"\\\n\s*", " ", code)
