@@ -6,7 +6,9 @@
     python3 dev.py bench [ARGS...]  run the benchmarks
 
 Each creates ./.venv on first use and installs what it needs there (again only when
-pyproject.toml changes), then runs. Only the standard library is used here.
+pyproject.toml changes), then runs: demo the project with its [demo] extra; test and bench the
+project with its [cli,demo] extras plus the PEP 735 dependency group "dev" (pip 25.1 or newer,
+which this script installs first). Only the standard library is used here.
 """
 
 from __future__ import annotations
@@ -21,24 +23,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-EXTRAS = {"demo": "demo", "test": "dev", "bench": "dev"}
+INSTALLS = {"demo": ("demo", None), "dev": ("cli,demo", "dev")}
+"""What each set installs: the project's extras, and a dependency group (PEP 735) or None."""
+COMMANDS = {"demo": "demo", "test": "dev", "bench": "dev"}
 
 
-def ensure_installed(extra: str) -> None:
-    """Create the virtual environment and install the project with ``extra`` if needed."""
+def ensure_installed(name: str) -> None:
+    """Create the virtual environment and install the set ``name`` into it if needed."""
     if sys.version_info < (3, 11):  # noqa: UP036 - an older python3 may well start this file
         sys.exit(f"cognito-confirm needs Python 3.11 or newer, this is {sys.version.split()[0]}")
     if not (BIN / "python").exists():
         print(f"creating {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    stamp = VENV / f".installed-{extra}"
+    stamp = VENV / f".installed-{name}"
     if stamp.exists() and stamp.read_text() == digest:
         return
-    print(f"installing cognito-confirm[{extra}] into {VENV} ...", flush=True)
+    extras, group = INSTALLS[name]
+    groups = ["--group", group] if group else []
+    what = f"cognito-confirm[{extras}]" + (f" and the {group} group" if group else "")
+    print(f"installing {what} into {VENV} ...", flush=True)
     pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check"]
-    subprocess.run([*pip, "install", "--quiet", "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "install", "--quiet", "-e", f".[{extra}]"], check=True, cwd=ROOT)
+    # --group needs pip 25.1 or newer.
+    subprocess.run([*pip, "install", "--quiet", "--upgrade", "pip>=25.1"], check=True)
+    install = [*pip, "install", "--quiet", "-e", f".[{extras}]", *groups]
+    subprocess.run(install, check=True, cwd=ROOT)
     stamp.write_text(digest)
 
 
@@ -64,11 +73,11 @@ def test(args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in EXTRAS:
+    if not argv or argv[0] not in COMMANDS:
         print(__doc__, file=sys.stderr)
         return 2
     command, args = argv[0], argv[1:]
-    ensure_installed(EXTRAS[command])
+    ensure_installed(COMMANDS[command])
     if command == "test":
         return test(args)
     if command == "bench":
