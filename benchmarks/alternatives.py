@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
 
 REGION: Final = "us-east-1"
+UNPACED: Final = 10_000.0
+"""A ceiling so high that, against a fake with no quota, the library's pace never waits."""
 NO_RETRIES: Final[Mapping[str, Any]] = {"mode": "standard", "total_max_attempts": 1}
 _ALREADY_CONFIRMED: Final = "Current status is CONFIRMED"
 
@@ -86,7 +88,11 @@ class _Stopwatch:
 
 
 def library(concurrency: int, rate: float | None) -> RunUsers:
-    """``CognitoConfirmer.stream()`` with this concurrency and rate, pool sized to match."""
+    """``CognitoConfirmer.stream()`` with this concurrency and rate, pool sized to match.
+
+    ``rate=None`` is the library's "no ceiling of mine" (it still paces, from 50/s);
+    ``UNPACED`` is a ceiling so high the pace never waits against a fake with no quota.
+    """
 
     def run(endpoint_url: str, usernames: Sequence[str]) -> ClientRun:
         return anyio.run(_library, endpoint_url, usernames, concurrency, rate)
@@ -98,11 +104,11 @@ async def _library(
     endpoint_url: str, usernames: Sequence[str], concurrency: int, rate: float | None
 ) -> ClientRun:
     async with CognitoConfirmer(
-        USER_POOL_ID, endpoint_url=endpoint_url, max_connections=concurrency
+        USER_POOL_ID, endpoint_url=endpoint_url, max_connections=concurrency, rate=rate
     ) as confirmer:
         clock = _Stopwatch()
         failed = 0
-        async with confirmer.stream(usernames, concurrency=concurrency, rate=rate) as results:
+        async with confirmer.stream(usernames, concurrency=concurrency) as results:
             async for result in results:
                 failed += not result.ok
         return clock.stop(failed, _limiter_figures(results))
@@ -110,10 +116,11 @@ async def _library(
 
 def _limiter_figures(results: ResultStream) -> dict[str, float]:
     limiter = results.limiter
-    figures = {"throttles": float(limiter.throttles), "cuts": float(limiter.cuts)}
-    if limiter.rate is not None:
-        figures["final_rate"] = limiter.rate
-    return figures
+    return {
+        "throttles": float(limiter.throttles),
+        "cuts": float(limiter.cuts),
+        "final_rate": limiter.rate,
+    }
 
 
 def gather(concurrency: int, retries: Mapping[str, Any]) -> RunUsers:
@@ -134,13 +141,14 @@ async def _gather(
     ) as client:
         semaphore = asyncio.Semaphore(concurrency)
         clock = _Stopwatch()
-        done = await asyncio.gather(*(_confirm(client, semaphore, name) for name in usernames))
+        done = await asyncio.gather(*(confirm_one(client, semaphore, name) for name in usernames))
         return clock.stop(failed=done.count(False))
 
 
-async def _confirm(
+async def confirm_one(
     client: CognitoIdentityProviderClient, semaphore: asyncio.Semaphore, username: str
 ) -> bool:
+    """One AdminConfirmSignUp under the semaphore; True when the user ends confirmed."""
     async with semaphore:
         try:
             await client.admin_confirm_sign_up(UserPoolId=USER_POOL_ID, Username=username)

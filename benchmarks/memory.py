@@ -24,6 +24,7 @@ import anyio
 
 from cognito_confirm import CognitoConfirmer
 
+from .alternatives import UNPACED
 from .fakeproc import USER_POOL_ID
 
 if TYPE_CHECKING:
@@ -86,13 +87,11 @@ def _peak_kib() -> int:
 
 async def _stream(count: int) -> MemoryRun:
     client = cast("CognitoIdentityProviderClient", _InstantClient())
-    async with CognitoConfirmer(USER_POOL_ID, client=client) as confirmer:
+    async with CognitoConfirmer(USER_POOL_ID, client=client, rate=UNPACED) as confirmer:
         baseline = _peak_kib()
         started = time.perf_counter()
         results = 0
-        async with confirmer.stream(
-            _usernames(count), concurrency=CONCURRENCY, rate=None
-        ) as stream:
+        async with confirmer.stream(_usernames(count), concurrency=CONCURRENCY) as stream:
             async for _result in stream:
                 results += 1
         elapsed = time.perf_counter() - started

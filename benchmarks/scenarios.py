@@ -247,7 +247,9 @@ def latency_scenario(sizes: Sizes) -> Scenario:
 def _library_and_raw(concurrency: int) -> tuple[alt.Alternative, ...]:
     return (
         alt.Alternative(
-            "library", "cognito-confirm rate=None", alt.library(concurrency, rate=None)
+            "library",
+            f"cognito-confirm rate={alt.UNPACED:g}",
+            alt.library(concurrency, rate=alt.UNPACED),
         ),
         alt.Alternative(
             "raw", "aiobotocore gather (no retries)", alt.gather(concurrency, alt.NO_RETRIES)

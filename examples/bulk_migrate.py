@@ -43,7 +43,7 @@ def private_opener(path: str, flags: int) -> int:
 
 
 async def migrate(args: argparse.Namespace) -> int:
-    confirmer = CognitoConfirmer(args.user_pool_id, endpoint_url=args.endpoint_url)
+    confirmer = CognitoConfirmer(args.user_pool_id, endpoint_url=args.endpoint_url, rate=args.rate)
     counts: Counter[Outcome] = Counter()
     stopped = False
     async with (
@@ -53,7 +53,7 @@ async def migrate(args: argparse.Namespace) -> int:
     ):
         try:
             async with confirmer:
-                results = confirmer.stream(usernames, concurrency=args.concurrency, rate=args.rate)
+                results = confirmer.stream(usernames, concurrency=args.concurrency)
                 async with results:
                     async for result in results:
                         await write(report, result)
@@ -81,7 +81,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--input", required=True, type=Path, help="one username a line")
     parser.add_argument("--report", required=True, type=Path, help="JSONL, must not exist")
     parser.add_argument("--endpoint-url", help="e.g. a local moto server")
-    parser.add_argument("--rate", type=float, default=40.0, help="calls per second (quota: 50)")
+    parser.add_argument(
+        "--rate",
+        type=lambda text: "auto" if text == "auto" else float(text),
+        default=40.0,
+        help="calls per second at most, or 'auto' (the account's quota less 20%%)",
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     return parser.parse_args(argv)
 

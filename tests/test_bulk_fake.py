@@ -20,6 +20,8 @@ from cognito_confirm import (
 )
 from cognito_confirm.testing import FakeCognito
 
+UNPACED = 10_000.0
+"""A ceiling so high the pace never waits against a fake without a quota."""
 FAST_RETRY = RetryPolicy(max_attempts=10, base_delay=0.02, max_delay=0.5)
 
 
@@ -30,8 +32,12 @@ def fake() -> Iterator[FakeCognito]:
         yield server
 
 
-def confirmer(fake: FakeCognito, retry: RetryPolicy = FAST_RETRY) -> CognitoConfirmer:
-    return CognitoConfirmer(fake.user_pool_id, endpoint_url=fake.endpoint_url, retry=retry)
+def confirmer(
+    fake: FakeCognito, retry: RetryPolicy = FAST_RETRY, rate: float = UNPACED
+) -> CognitoConfirmer:
+    return CognitoConfirmer(
+        fake.user_pool_id, endpoint_url=fake.endpoint_url, retry=retry, rate=rate
+    )
 
 
 async def test_mixed_population_under_quota_and_faults(fake: FakeCognito) -> None:
@@ -63,8 +69,8 @@ async def test_mixed_population_under_quota_and_faults(fake: FakeCognito) -> Non
         **{f"lambda{n}": Outcome.FAILED for n in range(5)},
         **{f"ghost{n}": Outcome.NOT_FOUND for n in range(10)},
     }
-    async with confirmer(fake) as c:
-        async with c.stream(names, concurrency=12, rate=300) as results:
+    async with confirmer(fake, rate=300) as c:
+        async with c.stream(names, concurrency=12) as results:
             got = [result async for result in results]
         limiter = results.limiter
     assert sorted(r.index for r in got) == list(range(len(names)))
@@ -103,7 +109,7 @@ async def test_throttled_users_are_retried_not_failed(fake: FakeCognito) -> None
     fake.fail("patient", "TooManyRequestsException", times=5)
     fake.fail("doomed", "TooManyRequestsException")
     async with confirmer(fake) as c:
-        report = await c.confirm_many(["patient", "doomed"], rate=None)
+        report = await c.confirm_many(["patient", "doomed"])
     patient, doomed = report.results
     assert (patient.outcome, patient.attempts) == (Outcome.CONFIRMED, 6)
     assert (doomed.outcome, doomed.attempts) == (Outcome.FAILED, FAST_RETRY.max_attempts)
@@ -123,7 +129,7 @@ async def test_only_transient_errors_are_retried(fake: FakeCognito) -> None:
         fake.add_user(name)
         fake.fail(name, code)
     async with confirmer(fake) as c:
-        report = await c.confirm_many(list(codes), rate=None)
+        report = await c.confirm_many(list(codes))
     attempts = {r.username: r.attempts for r in report.results}
     assert attempts == {"limit": 3, "lambda": 1, "denied": 1, "param": 1, "server": 10}
     assert all(r.outcome is Outcome.FAILED for r in report.results)
@@ -136,7 +142,7 @@ async def test_in_flight_never_exceeds_concurrency(fake: FakeCognito) -> None:
     fake.add_users(names)
     fake.configure(latency=0.02)
     async with confirmer(fake) as c:
-        async with c.stream(names, concurrency=6, rate=None) as results:
+        async with c.stream(names, concurrency=6) as results:
             count = sum([1 async for _ in results])
         assert results.max_in_flight == 6
     assert count == 120
@@ -159,7 +165,7 @@ async def test_setup_error_mid_run_keeps_finished_results(fake: FakeCognito) -> 
     got: list[ConfirmResult] = []
 
     async def run(c: CognitoConfirmer) -> None:
-        async with c.stream(source(), concurrency=4, rate=None) as results:
+        async with c.stream(source(), concurrency=4) as results:
             async for result in results:
                 got.append(result)
 
@@ -194,7 +200,7 @@ async def test_cancellation_stops_cleanly_and_keeps_completed_results(
     got: list[ConfirmResult] = []
     async with confirmer(fake) as c:
         with anyio.move_on_after(0.3) as scope:
-            async with c.stream(names, concurrency=8, rate=None) as results:
+            async with c.stream(names, concurrency=8) as results:
                 async for result in results:
                     got.append(result)
         assert scope.cancelled_caught
@@ -214,7 +220,7 @@ async def test_breaking_out_early_cancels_the_rest(fake: FakeCognito) -> None:
     names = [f"b{n}" for n in range(200)]
     fake.add_users(names)
     async with confirmer(fake) as c:
-        async with c.stream(names, concurrency=4, rate=None) as results:
+        async with c.stream(names, concurrency=4) as results:
             async for _ in results:
                 break
     # Requests already on the wire when the block was left may still land; then nothing more.
@@ -230,7 +236,7 @@ async def test_results_are_counted_once(fake: FakeCognito) -> None:
     names = [f"d{n % 150}" for n in range(600)]
     fake.add_users({*names})
     async with confirmer(fake) as c:
-        report = await c.confirm_many(names, concurrency=10, rate=None)
+        report = await c.confirm_many(names, concurrency=10)
     counts = Counter(r.outcome for r in report.results)
     assert counts == {Outcome.CONFIRMED: 150, Outcome.DUPLICATE: 450}
     assert report.ok
@@ -246,14 +252,14 @@ async def test_unreachable_endpoint_stops_the_run(fake: FakeCognito) -> None:
         retry=RetryPolicy(max_attempts=2, base_delay=0.01),
     ) as c:
         with pytest.raises(EndpointUnreachableError, match="no answer"):
-            await c.confirm_many(names, concurrency=2, rate=None)
+            await c.confirm_many(names, concurrency=2)
 
 
 async def test_transport_failures_after_answers_are_per_user(fake: FakeCognito) -> None:
     """Once Cognito has answered, a user whose calls all drop is one failed result."""
     fake.add_users(["first", "second"])
     async with confirmer(fake, retry=RetryPolicy(max_attempts=2, base_delay=0.01)) as c:
-        async with c.stream(["first", "second"], concurrency=1, rate=None) as results:
+        async with c.stream(["first", "second"], concurrency=1) as results:
             first = await results.__anext__()
             fake.configure(drop_rate=1.0)
             second = await results.__anext__()
@@ -270,7 +276,7 @@ async def test_runs_can_share_one_limiter(fake: FakeCognito) -> None:
             group.start_soon(
                 lambda names: c.confirm_many(names, limiter=shared), [f"p{n}" for n in half]
             )
-        async with c.stream(["p0"], limiter=shared, rate=1) as results:
+        async with c.stream(["p0"], limiter=shared) as results:
             assert results.limiter is shared
     assert all(fake.user_status(f"p{n}") == "CONFIRMED" for n in range(20))
 
@@ -290,7 +296,7 @@ async def test_async_generator_input_is_closed_when_the_run_ends_early(
             closed.set()
 
     async with confirmer(fake) as c:
-        async with c.stream(source(), concurrency=2, rate=None) as results:
+        async with c.stream(source(), concurrency=2) as results:
             async for _ in results:
                 break
         assert closed.is_set()

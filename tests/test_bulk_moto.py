@@ -20,7 +20,7 @@ async def test_confirm_many_reports_every_item_in_input_order(moto_pool: MotoPoo
     moto_pool.sign_up("u1", "u2", "u3")
     names = ["u1", "ghost", "u2", "bad name", "u1", "u3", "x" * 129]
     async with CognitoConfirmer(moto_pool.pool_id, endpoint_url=moto_pool.endpoint_url) as c:
-        report = await c.confirm_many(names, concurrency=3, rate=None)
+        report = await c.confirm_many(names, concurrency=3)
     assert [r.username for r in report.results] == names
     assert [r.index for r in report.results] == list(range(len(names)))
     assert [r.outcome for r in report.results] == [
@@ -56,7 +56,7 @@ async def test_stream_accepts_async_iterables_and_yields_as_completed(
             yield name
 
     async with CognitoConfirmer(moto_pool.pool_id, endpoint_url=moto_pool.endpoint_url) as c:
-        async with c.stream(source(), concurrency=4, rate=None) as results:
+        async with c.stream(source(), concurrency=4) as results:
             seen = {result.index: result async for result in results}
         assert results.read == 12
         assert 1 <= results.max_in_flight <= 4
@@ -75,7 +75,7 @@ async def test_input_is_read_lazily(moto_pool: MotoPool) -> None:
             yield f"lazy{n}"
 
     async with CognitoConfirmer(moto_pool.pool_id, endpoint_url=moto_pool.endpoint_url) as c:
-        async with c.stream(source(), concurrency=2, rate=None) as results:
+        async with c.stream(source(), concurrency=2) as results:
             delivered = 0
             async for _ in results:
                 delivered += 1
@@ -97,7 +97,7 @@ async def test_unknown_pool_stops_the_run_with_one_error(moto_url: str) -> None:
 
     async with CognitoConfirmer("us-east-1_Missing", endpoint_url=moto_url) as c:
         with pytest.raises(UserPoolNotFoundError) as caught:
-            await c.confirm_many(source(), concurrency=4, rate=None)
+            await c.confirm_many(source(), concurrency=4)
     assert len(read) < 20
     partial = caught.value.partial_report
     assert partial is not None
@@ -109,7 +109,7 @@ async def test_stop_finishes_in_flight_and_ends_iteration(moto_pool: MotoPool) -
     names = [f"st{n}" for n in range(50)]
     moto_pool.sign_up(*names)
     async with CognitoConfirmer(moto_pool.pool_id, endpoint_url=moto_pool.endpoint_url) as c:
-        async with c.stream(names, concurrency=3, rate=None) as results:
+        async with c.stream(names, concurrency=3) as results:
             got = []
             async for result in results:
                 got.append(result)
@@ -148,7 +148,6 @@ async def test_skip_check_reports_skipped(moto_pool: MotoPool) -> None:
     async with CognitoConfirmer(moto_pool.pool_id, endpoint_url=moto_pool.endpoint_url) as c:
         async with c.stream(
             ["keep", "done-before"],
-            rate=None,
             skip=lambda name: "done in an earlier run" if name == "done-before" else None,
         ) as results:
             by_name = {r.username: r async for r in results}

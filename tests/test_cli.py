@@ -568,7 +568,7 @@ async def test_a_run_stopped_before_it_starts_sends_nothing(
 ) -> None:
     """A signal that arrives before the engine exists still stops it at once."""
     fake.add_users(["a", "b"])
-    settings = RunSettings(fake.user_pool_id, concurrency=2, rate=None, show_progress=False)
+    settings = RunSettings(fake.user_pool_id, concurrency=2, show_progress=False)
     writer = ReportWriter.create(report)
     async with CognitoConfirmer(fake.user_pool_id, endpoint_url=fake.endpoint_url) as confirmer:
         bulk = BulkRun(
@@ -646,7 +646,7 @@ async def test_abandoned_run_still_writes_completed_results(
             delivered.append(result.username)
             await super()._deliver(result, email_stage)
 
-    settings = RunSettings(fake.user_pool_id, concurrency=4, rate=None, show_progress=False)
+    settings = RunSettings(fake.user_pool_id, concurrency=4, show_progress=False)
     async with CognitoConfirmer(fake.user_pool_id, endpoint_url=fake.endpoint_url) as confirmer:
         writer = ReportWriter.create(report)
         run = Stuck(

@@ -33,8 +33,14 @@ def fake() -> Iterator[FakeCognito]:
         yield server
 
 
+UNPACED = 10_000.0
+"""A ceiling so high that, against a fake without a quota, no call waits for the pace."""
+
+
 def confirmer_for(fake: FakeCognito, pool_id: str | None = None) -> CognitoConfirmer:
-    return CognitoConfirmer(pool_id or fake.user_pool_id, endpoint_url=fake.endpoint_url)
+    return CognitoConfirmer(
+        pool_id or fake.user_pool_id, endpoint_url=fake.endpoint_url, rate=UNPACED
+    )
 
 
 async def confirm_from_pool(
@@ -45,7 +51,7 @@ async def confirm_from_pool(
     async with confirmer_for(fake) as confirmer:
         source = UnconfirmedUsers(confirmer.client, fake.user_pool_id, rate=rate)
         try:
-            async with confirmer.stream(source, concurrency=8, rate=None) as results:
+            async with confirmer.stream(source, concurrency=8) as results:
                 async for result in results:
                     source.note_result()
                     seen[result.username] += 1
@@ -132,7 +138,7 @@ async def test_walk_does_not_end_on_a_pass_the_users_in_flight_shifted() -> None
     a_users = [f"a{n:02d}" for n in range(60)]
     x_users = [f"x{n:02d}" for n in range(60)]
     pool = ScriptedPool([*a_users, *x_users, "y"])
-    source = UnconfirmedUsers(cast(Any, pool), "us-east-1_Scripted", rate=None)
+    source = UnconfirmedUsers(cast(Any, pool), "us-east-1_Scripted", rate=UNPACED)
 
     def finish(names: list[str]) -> Callable[[], None]:
         def remove() -> None:
@@ -151,7 +157,7 @@ async def test_walk_does_not_end_on_a_pass_the_users_in_flight_shifted() -> None
 async def test_walk_waits_for_results_before_its_last_pass() -> None:
     """With a user still in flight, the walk waits for its result, then lists once more."""
     pool = ScriptedPool(["only"])
-    source = UnconfirmedUsers(cast(Any, pool), "us-east-1_Scripted", rate=None)
+    source = UnconfirmedUsers(cast(Any, pool), "us-east-1_Scripted", rate=UNPACED)
     assert await source.__anext__() == "only"
     ended = anyio.Event()
 

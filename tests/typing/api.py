@@ -37,17 +37,19 @@ async def names() -> AsyncIterator[str]:
 
 async def many(pool_id: str) -> bool:
     retry = RetryPolicy(max_attempts=5, base_delay=0.1)
-    async with CognitoConfirmer(pool_id, session=AioSession(), retry=retry) as c:
+    async with CognitoConfirmer(
+        pool_id, session=AioSession(), retry=retry, rate="auto", max_wait=1.0
+    ) as c:
         try:
-            report: BulkReport = await c.confirm_many(["a", "b"], concurrency=8, rate=30.0)
+            report: BulkReport = await c.confirm_many(["a", "b"], concurrency=8)
         except SetupError as error:
             return error.partial_report is not None
-        async with c.stream(names(), rate=None, skip=lambda name: None) as results:
+        async with c.stream(names(), skip=lambda name: None) as results:
             async for result in results:
                 elapsed: float = result.elapsed
                 index: int = result.index
                 assert elapsed >= 0
                 assert index >= 0
-            current_rate: float | None = results.limiter.rate
-            assert current_rate is None
+            current_rate: float = results.limiter.rate
+            assert current_rate > 0
         return report.ok and report.counts[Outcome.CONFIRMED] >= 0

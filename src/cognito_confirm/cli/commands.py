@@ -20,19 +20,21 @@ only, so the library itself never pays for them.
 
 from __future__ import annotations
 
+import math
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import anyio
 import click
 
-from .._client import DEFAULT_MAX_CONNECTIONS, CognitoConfirmer
+from .._client import DEFAULT_MAX_CONNECTIONS, DEFAULT_RATE, CognitoConfirmer
 from .._errors import CognitoConfirmError
+from .._quota import QuotaReading
 from .._validation import check_user_pool_id
 from .demo import DemoUnavailableError, demo_pool, demo_session
 from .display import PROG, error_line, warning_line
@@ -51,6 +53,7 @@ from .userpool import UnconfirmedUsers
 __all__ = ["cli", "main"]
 
 DEMO_CONCURRENCY: Final = 8
+MAX_RATE: Final = 10_000.0
 
 _SETUP_ERRORS: Final = (InputError, ReportError, CognitoConfirmError, DemoUnavailableError)
 
@@ -69,7 +72,7 @@ class ConfirmOptions:
     report_path: Path | None
     resume: bool
     concurrency: int
-    rate: float
+    rate: float | Literal["auto"]
     client_metadata: dict[str, str] | None
     verify_email: bool
     dry_run: bool
@@ -80,7 +83,6 @@ class ConfirmOptions:
         return RunSettings(
             self.user_pool_id,
             self.concurrency,
-            self.rate,
             self.client_metadata,
             self.verify_email,
             not self.no_progress,
@@ -95,6 +97,7 @@ class ConfirmOptions:
             profile_name=self.profile,
             endpoint_url=self.endpoint_url,
             max_connections=max(DEFAULT_MAX_CONNECTIONS, stages * self.concurrency),
+            rate=self.rate,
         )
 
 
@@ -127,6 +130,22 @@ def _parse_metadata(
             raise click.BadParameter(msg)
         metadata[key] = value
     return metadata or None
+
+
+def _parse_rate(
+    _ctx: click.Context, _param: click.Parameter, value: str
+) -> float | Literal["auto"]:
+    text = value.strip().lower()
+    if text == "auto":
+        return "auto"
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = math.nan
+    if not 0 < rate <= MAX_RATE:
+        msg = f"{value!r} is neither a number in (0, {MAX_RATE:g}] nor 'auto'"
+        raise click.BadParameter(msg)
+    return rate
 
 
 class _Cli(click.Group):
@@ -207,11 +226,13 @@ def cli() -> None:
 )
 @click.option(
     "--rate",
-    type=click.FloatRange(0, 10_000, min_open=True),
-    default=40.0,
+    metavar="RATE|auto",
+    callback=_parse_rate,
+    default=str(DEFAULT_RATE),
     show_default=True,
-    help="AdminConfirmSignUp calls per second at most. Cognito's 50/s quota is shared with "
-    "live sign-ups: leave them room.",
+    help="AdminConfirmSignUp calls per second at most, or 'auto': the account's UserCreation "
+    "quota from Service Quotas less 20%. The quota is shared with live sign-ups; the pace "
+    "also slows by itself when Cognito throttles.",
 )
 @click.option(
     "--client-metadata",
@@ -281,6 +302,8 @@ async def _confirm_async(options: ConfirmOptions, resume: ResumeState | None) ->
             stack.push_async_callback(file_source.aclose)
             await file_source.start()
         confirmer = await stack.enter_async_context(options.confirmer())
+        if confirmer.quota is not None:
+            _say_quota(confirmer.quota, confirmer.limiter.rate)
         source: UsernameSource
         if file_source is None:
             source = UnconfirmedUsers(confirmer.client, options.user_pool_id)
@@ -293,6 +316,21 @@ async def _confirm_async(options: ConfirmOptions, resume: ResumeState | None) ->
             writer = _open_report(options, resume)
             code = await run_bulk(confirmer, source, writer, options.settings(), skip=skip)
     return code
+
+
+def _say_quota(quota: QuotaReading, rate: float) -> None:
+    """One line on stderr: where ``--rate auto`` got its pace, or why it fell back."""
+    if quota.problem is not None:
+        warning_line(
+            f"--rate auto: could not read the UserCreation quota from Service Quotas "
+            f"({quota.problem}); assuming the default {quota.value:g}/s and pacing at "
+            f"up to {rate:g}/s"
+        )
+    else:
+        warning_line(
+            f"--rate auto: UserCreation quota {quota.value:g}/s ({quota.source}); pacing at "
+            f"up to {rate:g}/s, the rest left to live sign-ups"
+        )
 
 
 def _open_report(options: ConfirmOptions, resume: ResumeState | None) -> ReportWriter:
@@ -334,11 +372,9 @@ async def _demo(users: int, report_path: Path | None, show_progress: bool) -> in
         )
         path = report_path or _demo_report_path(pool.user_pool_id)
         writer = ReportWriter.create(path)
-        settings = RunSettings(
-            pool.user_pool_id, DEMO_CONCURRENCY, rate=None, show_progress=show_progress
-        )
+        settings = RunSettings(pool.user_pool_id, DEMO_CONCURRENCY, show_progress=show_progress)
         async with CognitoConfirmer(
-            pool.user_pool_id, endpoint_url=pool.endpoint_url, session=demo_session()
+            pool.user_pool_id, endpoint_url=pool.endpoint_url, session=demo_session(), rate=None
         ) as confirmer:
             code = await run_bulk(confirmer, IterableSource(pool.usernames), writer, settings)
     click.echo(f"With your own pool: {PROG} confirm --user-pool-id ID --input users.txt --dry-run")

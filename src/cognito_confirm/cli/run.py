@@ -66,7 +66,6 @@ class RunSettings:
 
     user_pool_id: str
     concurrency: int
-    rate: float | None
     client_metadata: Mapping[str, str] | None = None
     verify_email: bool = False
     show_progress: bool = True
@@ -131,7 +130,6 @@ class BulkRun:
                 async with self._confirmer.stream(
                     self._source,
                     concurrency=self._settings.concurrency,
-                    rate=self._settings.rate,
                     client_metadata=self._settings.client_metadata,
                     skip=self._skip,
                 ) as results:
