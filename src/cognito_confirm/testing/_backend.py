@@ -25,7 +25,7 @@ from ._model import (
     Config,
     FakeConfig,
     Filter,
-    TokenBucket,
+    QuotaGate,
     User,
     UserStore,
     access_key,
@@ -36,13 +36,23 @@ from ._model import (
     names_to_get,
     new_user,
     page_limit,
+    quota_gate,
     required_str,
-    token_bucket,
 )
+from ._service_quotas import SERVICE_QUOTAS_ACTIONS, service_quota
 
 __all__ = ["DEFAULT_MESSAGES", "Backend", "FakeStats", "Rule"]
 
 _ACCOUNT: Final = "123456789012"
+_CATEGORY: Final[Mapping[str, str]] = {
+    # Cognito's quota categories: AdminConfirmSignUp and SignUp draw on the same UserCreation
+    # quota, which is why a migration can starve the product's own sign-ups.
+    "AdminConfirmSignUp": "UserCreation",
+    "SignUp": "UserCreation",
+    "ListUsers": "UserList",
+    "AdminUpdateUserAttributes": "UserUpdate",
+}
+
 DEFAULT_MESSAGES: Final[Mapping[str, str]] = {
     "InternalErrorException": "Internal server error.",
     "TooManyRequestsException": "Rate exceeded",
@@ -59,7 +69,8 @@ class FakeStats:
 
     ``confirmations`` is at most 1 per user by construction (only UNCONFIRMED -> CONFIRMED counts),
     so a client that confirms twice shows up in ``already_confirmed`` instead. ``throttled`` and
-    ``internal_errors`` count answers of every action, injected or scripted with :meth:`fail`.
+    ``internal_errors`` count answers of every action, injected or scripted with :meth:`fail`;
+    ``throttled_by_action`` splits ``throttled`` by action (``SignUp`` for live sign-ups).
     The times are ``time.monotonic()`` of the first/last AdminConfirmSignUp received.
     """
 
@@ -74,6 +85,7 @@ class FakeStats:
     max_in_flight: int
     first_request_at: float | None
     last_request_at: float | None
+    throttled_by_action: Mapping[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict[str, object]:
         """Counts only (no per-user maps, which can hold a million entries), JSON-ready."""
@@ -87,6 +99,7 @@ class FakeStats:
             "already_confirmed_total": sum(self.already_confirmed.values()),
             "users_already_confirmed": len(self.already_confirmed),
             "throttled": self.throttled,
+            "throttled_by_action": dict(self.throttled_by_action),
             "internal_errors": self.internal_errors,
             "dropped_before": self.dropped_before,
             "dropped_after": self.dropped_after,
@@ -112,6 +125,7 @@ class _Counters:
     max_in_flight: int = 0
     first_request_at: float | None = None
     last_request_at: float | None = None
+    throttled_by_action: Counter[str] = field(default_factory=Counter)
 
     def snapshot(self) -> FakeStats:
         def frozen(counter: Counter[str]) -> Mapping[str, int]:
@@ -129,6 +143,7 @@ class _Counters:
             self.max_in_flight,
             self.first_request_at,
             self.last_request_at,
+            frozen(self.throttled_by_action),
         )
 
 
@@ -172,7 +187,7 @@ class Backend:
         self.pool_id = pool_id
         self._lock = threading.Lock()
         self._config = config
-        self._buckets: dict[str, TokenBucket | None] = {}
+        self._buckets: dict[str, QuotaGate | None] = {}
         self._rebuild_buckets()
         self._rng = random.Random(seed)  # noqa: S311 - fault injection, not cryptography
         self._invalid_keys = frozenset(invalid_keys)
@@ -188,6 +203,9 @@ class Backend:
             "AdminUpdateUserAttributes": self._update_attributes,
             "DescribeUserPool": self._describe_pool,
             "AdminGetUser": self._get_user,
+            "SignUp": self._sign_up,
+            "GetServiceQuota": self._service_quota,
+            "GetAWSDefaultServiceQuota": self._service_quota,
         }
 
     # ----- control from the test side
@@ -238,13 +256,14 @@ class Backend:
 
     def _rebuild_buckets(self) -> None:
         config, old = self._config, self._buckets
+        windows = config.quota_windows
         self._buckets = {
-            "AdminConfirmSignUp": token_bucket(
-                config.quota, config.burst, old.get("AdminConfirmSignUp")
+            "UserCreation": quota_gate(
+                config.quota, config.burst, old.get("UserCreation"), windows=windows
             ),
-            "ListUsers": token_bucket(config.list_quota, None, old.get("ListUsers")),
-            "AdminUpdateUserAttributes": token_bucket(
-                config.update_quota, None, old.get("AdminUpdateUserAttributes")
+            "UserList": quota_gate(config.list_quota, None, old.get("UserList"), windows=windows),
+            "UserUpdate": quota_gate(
+                config.update_quota, None, old.get("UserUpdate"), windows=windows
             ),
         }
 
@@ -283,12 +302,16 @@ class Backend:
                 "UnrecognizedClientException",
                 "The security token included in the request is invalid.",
             )
+        if call.action in SERVICE_QUOTAS_ACTIONS:
+            if self._config.service_quotas_denied:
+                raise ApiError("AccessDeniedException", self._denial(key, call, "servicequotas"))
+            return
         if key in self._denied_keys:
             raise ApiError("AccessDeniedException", self._denial(key, call))
 
-    def _denial(self, key: str, call: _Call) -> str:
+    def _denial(self, key: str, call: _Call, service: str = "cognito-idp") -> str:
         pool = self.pool_id if call.body is None else call.body.get("UserPoolId", self.pool_id)
-        operation = f"cognito-idp:{call.action}"
+        operation = f"{service}:{call.action}"
         return (
             f"User: arn:aws:iam::{_ACCOUNT}:user/{key} is not authorized to perform: "
             f"{operation} on resource: {_pool_arn(str(pool))} because no identity-based "
@@ -304,12 +327,13 @@ class Backend:
             try:
                 return handler(call)
             except ApiError as error:
-                self._count_fault(error)
+                self._count_fault(call, error)
                 raise
 
-    def _count_fault(self, error: ApiError) -> None:
+    def _count_fault(self, call: _Call, error: ApiError) -> None:
         if error.code == "TooManyRequestsException":
             self._counters.throttled += 1
+            self._counters.throttled_by_action[call.action] += 1
         elif error.code == "InternalErrorException":
             self._counters.internal_errors += 1
 
@@ -355,7 +379,7 @@ class Backend:
         return True
 
     def _throttle(self, call: _Call) -> None:
-        bucket = self._buckets.get(call.action)
+        bucket = self._buckets.get(_CATEGORY.get(call.action, ""))
         if bucket is not None and not bucket.take():
             raise ApiError("TooManyRequestsException", "Rate exceeded")
 
@@ -413,6 +437,22 @@ class Backend:
             "EstimatedNumberOfUsers": len(self._store),
         }
         return {"UserPool": pool}
+
+    def _sign_up(self, call: _Call) -> dict[str, object]:
+        """A live sign-up: it draws on the UserCreation quota as AdminConfirmSignUp does."""
+        self._throttle(call)
+        body = call.body or {}
+        required_str(body, "ClientId")
+        username = required_str(body, "Username")
+        required_str(body, "Password")
+        if self._store.get(username) is not None:
+            raise ApiError("UsernameExistsException", "User already exists")
+        user = new_user(self.pool_id, username, UNCONFIRMED, {})
+        self._store.put(user)
+        return {"UserConfirmed": False, "UserSub": user.attributes["sub"]}
+
+    def _service_quota(self, call: _Call) -> dict[str, object]:
+        return service_quota(call.action, call.body or {}, self._config.service_quota)
 
     def _get_user(self, call: _Call) -> dict[str, object]:
         user = self._user(required_str(self._pool_body(call), "Username"))

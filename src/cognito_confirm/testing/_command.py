@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--drop-rate", type=float, default=0.0)
+    parser.add_argument("--quota-windows", action="store_true", help="fixed 1 s windows")
+    parser.add_argument("--service-quota", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--users", type=int, default=0, help="UNCONFIRMED users user000000...")
     return parser
@@ -50,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         latency=args.latency,
         error_rate=args.error_rate,
         drop_rate=args.drop_rate,
+        quota_windows=args.quota_windows,
+        service_quota=args.service_quota,
         seed=args.seed,
     )
     fake.add_users(f"user{index:06d}" for index in range(args.users))

@@ -26,6 +26,14 @@ class FakeCognito:
     ``UnrecognizedClientException``; in ``denied_access_keys``, ``AccessDeniedException``; an
     unsigned call gets ``MissingAuthenticationTokenException``.
 
+    The UserCreation quota (``quota``, ``burst``) is shared, as in Cognito, by AdminConfirmSignUp
+    and ``SignUp``: a test can send live sign-ups beside a migration and count how many were
+    throttled (``stats().throttled_by_action["SignUp"]``). ``quota_windows=True`` enforces every
+    quota as fixed one-second windows instead of token buckets. The fake also answers Service
+    Quotas' ``GetServiceQuota`` (``service_quota``; None: no applied value, as in an account
+    that never raised it) and ``GetAWSDefaultServiceQuota`` (50) for quota code ``L-5987B8A0``;
+    ``service_quotas_denied=True`` answers both with ``AccessDeniedException``.
+
     ListUsers filters as Cognito does: ``cognito:user_status`` compares case-insensitively, while
     ``status`` is the Enabled/Disabled flag (every fake user is ``"Enabled"``), not the status.
     """
@@ -43,11 +51,25 @@ class FakeCognito:
         latency: float = 0.0,
         error_rate: float = 0.0,
         drop_rate: float = 0.0,
+        quota_windows: bool = False,
+        service_quota: float | None = None,
+        service_quotas_denied: bool = False,
         seed: int = 0,
         invalid_access_keys: Collection[str] = ("invalid",),
         denied_access_keys: Collection[str] = ("denied",),
     ) -> None:
-        config = Config(quota, burst, list_quota, update_quota, latency, error_rate, drop_rate)
+        config = Config(
+            quota,
+            burst,
+            list_quota,
+            update_quota,
+            latency,
+            error_rate,
+            drop_rate,
+            quota_windows,
+            service_quota,
+            service_quotas_denied,
+        )
         config.validate()
         self.user_pool_id: Final = user_pool_id
         self._backend = Backend(user_pool_id, config, seed, invalid_access_keys, denied_access_keys)

@@ -24,6 +24,9 @@ __all__ = ["TARGET_PREFIX", "ServerThread"]
 
 TARGET_PREFIX: Final = "AWSCognitoIdentityProviderService."
 """What precedes the action name in the ``X-Amz-Target`` header of every Cognito call."""
+SERVICE_QUOTAS_PREFIX: Final = "ServiceQuotasV20190624."
+"""The same for Service Quotas, which the fake also answers (``AWS_ENDPOINT_URL_SERVICE_QUOTAS``
+pointed at it) for the UserCreation quota only."""
 
 _AMZ_JSON: Final = "application/x-amz-json-1.1"
 
@@ -155,7 +158,10 @@ class _HttpServer:
         if request.path.startswith("/_fake/"):
             return self._admin_reply(request)
         target = request.headers.get("x-amz-target", "")
-        action = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
+        action = ""
+        for prefix in (TARGET_PREFIX, SERVICE_QUOTAS_PREFIX):
+            if target.startswith(prefix):
+                action = target.removeprefix(prefix)
         if request.method != "POST" or request.path != "/":
             action = ""
         return await self._cognito(action, request)
@@ -209,6 +215,9 @@ class _HttpServer:
         return {"ok": True}
 
 
+_FLAGS: Final = frozenset({"quota_windows", "service_quotas_denied"})
+
+
 def _config_changes(body: object) -> FakeConfig:
     """Check a JSON object's keys and values against :class:`FakeConfig`."""
     if not isinstance(body, dict):
@@ -217,7 +226,10 @@ def _config_changes(body: object) -> FakeConfig:
     if unknown:
         raise ValueError(f"unknown configuration keys: {sorted(unknown)}")
     for key, value in body.items():
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        if key in _FLAGS:
+            if not isinstance(value, bool):
+                raise TypeError(f"{key} must be true or false")
+        elif value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise TypeError(f"{key} must be a number or null")
     return cast(FakeConfig, body)
 

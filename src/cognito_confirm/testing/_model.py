@@ -26,9 +26,11 @@ __all__ = [
     "Config",
     "FakeConfig",
     "Filter",
+    "QuotaGate",
     "TokenBucket",
     "User",
     "UserStore",
+    "WindowCounter",
     "access_key",
     "attribute_list",
     "attribute_updates",
@@ -38,8 +40,8 @@ __all__ = [
     "names_to_get",
     "new_user",
     "page_limit",
+    "quota_gate",
     "required_str",
-    "token_bucket",
 ]
 
 USER_STATUSES: Final = frozenset(
@@ -79,6 +81,9 @@ class FakeConfig(TypedDict, total=False):
     latency: float
     error_rate: float
     drop_rate: float
+    quota_windows: bool
+    service_quota: float | None
+    service_quotas_denied: bool
 
 
 class ApiError(Exception):
@@ -107,9 +112,12 @@ class Config:
     latency: float = 0.0
     error_rate: float = 0.0
     drop_rate: float = 0.0
+    quota_windows: bool = False
+    service_quota: float | None = None
+    service_quotas_denied: bool = False
 
     def validate(self) -> None:
-        for name in ("quota", "list_quota", "update_quota"):
+        for name in ("quota", "list_quota", "update_quota", "service_quota"):
             rate = getattr(self, name)
             if rate is not None and rate <= 0:
                 raise ValueError(f"{name} must be positive or None, not {rate}")
@@ -144,14 +152,46 @@ class TokenBucket:
         return True
 
 
-def token_bucket(
-    rate: float | None, burst: float | None, old: TokenBucket | None
-) -> TokenBucket | None:
-    """A bucket for ``rate``, keeping what the old one held so reconfiguring grants no burst."""
+class WindowCounter:
+    """The other way a quota may be enforced: ``rate`` requests in each fixed one-second window.
+
+    Cognito does not document which it uses; a client must cope with both. Here a client that
+    paces evenly at the quota never sees a refusal, and no burst hides an excess.
+    """
+
+    __slots__ = ("rate", "used", "window")
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.window = -1
+        self.used = 0
+
+    def take(self) -> bool:
+        """Count one request in the current window if there is room; a refused one counts not."""
+        window = int(time.monotonic())
+        if window != self.window:
+            self.window, self.used = window, 0
+        if self.used >= self.rate:
+            return False
+        self.used += 1
+        return True
+
+
+QuotaGate = TokenBucket | WindowCounter
+
+
+def quota_gate(
+    rate: float | None, burst: float | None, old: QuotaGate | None, *, windows: bool = False
+) -> QuotaGate | None:
+    """A token bucket for ``rate`` (keeping what an old one held, so reconfiguring grants no
+    burst), or fixed one-second windows; None for no quota."""
     if rate is None:
         return None
+    if windows:
+        return WindowCounter(rate)
     capacity = burst if burst is not None else max(1.0, rate)
-    return TokenBucket(rate, capacity, None if old is None else old.tokens)
+    tokens = old.tokens if isinstance(old, TokenBucket) else None
+    return TokenBucket(rate, capacity, tokens)
 
 
 # --- users ----------------------------------------------------------------------------------
