@@ -1,21 +1,18 @@
-"""Shared fixtures: AWS isolation, a real moto server, user pools in it."""
+"""Shared fixtures: AWS isolation, a fake Cognito, a real moto server, user pools in it."""
 
 from __future__ import annotations
 
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
 from cognito_confirm.testing import FakeCognito
-
-PASSWORD = "Passw0rd!Passw0rd"  # a throwaway password for moto's fake users
+from tests.helpers import MotoPool
 
 
 @pytest.fixture(autouse=True)
@@ -47,31 +44,6 @@ def moto_url() -> Iterator[str]:
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
-
-
-@dataclass
-class MotoPool:
-    """A user pool in moto with an app client, and helpers to fill it."""
-
-    endpoint_url: str
-    pool_id: str
-    client_id: str
-    idp: Any
-
-    def sign_up(self, *usernames: str) -> None:
-        """Create UNCONFIRMED users, as a user signing up would."""
-        for username in usernames:
-            self.idp.sign_up(ClientId=self.client_id, Username=username, Password=PASSWORD)
-
-    def admin_create(self, *usernames: str) -> None:
-        """Create FORCE_CHANGE_PASSWORD users, as AdminCreateUser does."""
-        for username in usernames:
-            self.idp.admin_create_user(UserPoolId=self.pool_id, Username=username)
-
-    def status(self, username: str) -> str:
-        """The user's status as moto reports it."""
-        user = self.idp.admin_get_user(UserPoolId=self.pool_id, Username=username)
-        return str(user["UserStatus"])
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from cognito_confirm import (
     Outcome,
     UserPoolNotFoundError,
 )
-from conftest import MotoPool
+from tests.helpers import MotoPool
 
 
 async def test_confirm_many_reports_every_item_in_input_order(moto_pool: MotoPool) -> None:

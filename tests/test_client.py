@@ -19,7 +19,7 @@ from cognito_confirm import (
     UserNotFoundError,
     UserPoolNotFoundError,
 )
-from conftest import MotoPool
+from tests.helpers import MotoPool
 
 
 async def test_confirm_makes_the_user_confirmed(moto_pool: MotoPool) -> None:

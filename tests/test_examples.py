@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import MotoPool
+from tests.helpers import MotoPool
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -24,7 +24,7 @@ from fastapi import FastAPI
 
 from cognito_confirm import CognitoConfirmer, InvalidUserPoolIdError
 from cognito_confirm.testing import FakeCognito
-from conftest import MotoPool
+from tests.helpers import MotoPool
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fastapi_app.py"
 TOO_LONG = "u" * 129

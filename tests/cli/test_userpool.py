@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, cast
 
 import anyio
@@ -25,13 +25,6 @@ from cognito_confirm.cli.userpool import (
     describe_pool,
 )
 from cognito_confirm.testing import FakeCognito
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeCognito]:
-    with FakeCognito() as server:
-        yield server
-
 
 UNPACED = 10_000.0
 """A ceiling so high that, against a fake without a quota, no call waits for the pace."""

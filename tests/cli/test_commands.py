@@ -29,7 +29,7 @@ from cognito_confirm.cli.run import BulkRun, RunSettings
 from cognito_confirm.cli.tally import Tally
 from cognito_confirm.cli.userpool import EmailVerifier
 from cognito_confirm.testing import FakeCognito
-from conftest import MotoPool
+from tests.helpers import MotoPool
 
 TIMEOUT = 60.0
 
