@@ -44,6 +44,8 @@ from ._service_quotas import SERVICE_QUOTAS_ACTIONS, service_quota
 __all__ = ["DEFAULT_MESSAGES", "Backend", "FakeStats", "Rule"]
 
 _ACCOUNT: Final = "123456789012"
+_UNSIGNED: Final = frozenset({"SignUp"})
+"""Cognito's public operations: an app calls them with no AWS credentials at all."""
 _CATEGORY: Final[Mapping[str, str]] = {
     # Cognito's quota categories: AdminConfirmSignUp and SignUp draw on the same UserCreation
     # quota, which is why a migration can starve the product's own sign-ups.
@@ -294,6 +296,8 @@ class Backend:
 
     def authorize(self, call: _Call) -> None:
         """IAM comes first in Cognito: a bad or unauthorised key never reaches the pool."""
+        if call.action in _UNSIGNED:
+            return
         key = call.access_key
         if key is None:
             raise ApiError("MissingAuthenticationTokenException", "Missing Authentication Token")
