@@ -220,17 +220,3 @@ def test_setup_errors_are_one_line_without_traceback(
     assert "Traceback" not in result.stderr
     assert "alice" not in result.stderr + result.stdout
     assert fake.user_status("alice") == "UNCONFIRMED"
-
-
-def test_library_import_does_not_load_the_cli_dependencies(env: dict[str, str]) -> None:
-    """`import cognito_confirm` loads neither click nor rich nor moto.
-
-    httpx is hidden as in an install without it: aiobotocore imports httpx when it is there,
-    and httpx imports its own command line (click and rich) when those are there.
-    """
-    probe = (
-        "import sys; sys.modules['httpx'] = None; import cognito_confirm; "
-        "print(sorted({'click', 'rich', 'moto'} & set(sys.modules)))"
-    )
-    result = run([sys.executable, "-c", probe], env)
-    assert result.stdout.strip() == "[]", result.stderr
