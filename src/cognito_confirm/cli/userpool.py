@@ -106,6 +106,10 @@ class EmailVerifier:
 
     A ``SetupError`` (typically a role allowed to confirm but not to update attributes) is kept
     in ``fatal_error``: every later user is then answered with that error without a call.
+
+    Attributes:
+        fatal_error: The setup error that ended the calls, if one did.
+        limiter: The AdminUpdateUserAttributes pacer (its ``throttles`` and ``cuts``).
     """
 
     def __init__(
@@ -119,6 +123,7 @@ class EmailVerifier:
         self._client = client
         self._user_pool_id = user_pool_id
         self._caller = PacedCaller(rate, retry=retry)
+        self.limiter = self._caller.limiter
         self.fatal_error: SetupError | None = None
 
     async def verify(self, username: str) -> EmailCheck:
