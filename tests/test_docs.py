@@ -101,12 +101,15 @@ def test_cli_reference_shows_every_command_and_option(site: Path) -> None:
 
 
 def test_troubleshooting_covers_every_admin_confirm_sign_up_error() -> None:
-    """Each error botocore's model lists for AdminConfirmSignUp has a row in the table."""
+    """Each error botocore's model lists for AdminConfirmSignUp has a row in the table.
+
+    An older botocore (the lowest aiobotocore's) lists fewer codes; the page keeps them all.
+    """
     model = botocore.session.get_session().get_service_model("cognito-idp")
     codes = {shape.name for shape in model.operation_model("AdminConfirmSignUp").error_shapes}
     text = (DOCS / "guides" / "troubleshooting.md").read_text(encoding="utf-8")
     rows = set(re.findall(r"^\| \[`(\w+)`\]\(#[\w-]+\) \|", text, re.MULTILINE))
-    assert rows == codes
+    assert codes <= rows, codes - rows
 
 
 def test_every_python_sample_parses() -> None:

@@ -6,13 +6,17 @@ import re
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 from packaging.metadata import Metadata
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
+LOWEST = ROOT / "constraints" / "lowest.txt"
 PYTHONS = ("3.11", "3.12", "3.13")
 
 
@@ -90,3 +94,19 @@ def test_wheel_holds_the_package_only(dist: Path) -> None:
     assert "cognito_confirm/py.typed" in names
     top = {name.partition("/")[0] for name in names}
     assert top == {"cognito_confirm", next(t for t in top if t.endswith(".dist-info"))}
+
+
+def test_lowest_constraints_pin_the_declared_lower_bounds() -> None:
+    """constraints/lowest.txt pins each runtime dependency (library and [cli]) at its bound."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    texts = [*project["dependencies"], *project["optional-dependencies"]["cli"]]
+    bounds = {req.name: lower_bound(req) for req in map(Requirement, texts)}
+    lines = LOWEST.read_text().splitlines()
+    pins = [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
+    assert {req.name: lower_bound(req) for req in pins} == bounds
+
+
+def lower_bound(requirement: Requirement) -> Version:
+    """The version a requirement's one ``>=`` or ``==`` specifier names."""
+    (spec,) = [spec for spec in requirement.specifier if spec.operator in (">=", "==")]
+    return Version(spec.version)
