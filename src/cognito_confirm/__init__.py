@@ -1,9 +1,11 @@
 """Confirm Amazon Cognito users as an administrator: one, or a million, inside the quota.
 
-The public API lives here; the implementation is in private modules named after what they hold:
-``_client`` (CognitoConfirmer), ``_bulk`` (the bulk engine), ``_ratelimit``, ``_retry``,
+The public API lives here; the implementation is in private modules named after what they hold,
+each importing only those below it: ``_client`` (CognitoConfirmer), ``_bulk`` (the bulk engine),
+``_confirm`` (one user), ``_retry`` (the one retry loop), ``_ratelimit`` (the pacer), ``_quota``,
 ``_errors``, ``_result``, ``_validation``. ``cognito_confirm.testing`` holds a fake Cognito
-endpoint for your own tests.
+endpoint for your own tests; ``cognito_confirm.cli`` the command line (the ``[cli]`` extra),
+which this package never imports.
 """
 
 from __future__ import annotations
