@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from cognito_confirm.testing import FakeCognito
 
 PASSWORD = "Passw0rd!Passw0rd"  # a throwaway password for moto's fake users
 
@@ -31,3 +35,24 @@ class MotoPool:
         """The user's status as moto reports it."""
         user = self.idp.admin_get_user(UserPoolId=self.pool_id, Username=username)
         return str(user["UserStatus"])
+
+
+def confirm_args(fake: FakeCognito, report: Path, *args: str) -> list[str]:
+    """``cognito-confirm confirm`` arguments against the fake, writing ``report``; then ``args``."""
+    return [
+        "confirm",
+        "--user-pool-id",
+        fake.user_pool_id,
+        "--endpoint-url",
+        fake.endpoint_url,
+        "--report",
+        str(report),
+        *args,
+    ]
+
+
+def users_file(tmp_path: Path, lines: Sequence[str], name: str = "users.txt") -> str:
+    """Write ``lines`` to a file in ``tmp_path``; its path, as ``--input`` takes it."""
+    path = tmp_path / name
+    path.write_text("".join(f"{line}\n" for line in lines))
+    return str(path)

@@ -9,7 +9,7 @@ import signal
 import stat
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from cognito_confirm.cli.run import BulkRun, RunSettings
 from cognito_confirm.cli.tally import Tally
 from cognito_confirm.cli.userpool import EmailVerifier
 from cognito_confirm.testing import FakeCognito
-from tests.helpers import MotoPool
+from tests.helpers import MotoPool, confirm_args, users_file
 
 TIMEOUT = 60.0
 
@@ -44,25 +44,7 @@ def run(*args: str, stdin: str | None = None) -> Result:
 
 
 def confirm(fake: FakeCognito, report: Path, *args: str, stdin: str | None = None) -> Result:
-    return run(
-        "confirm",
-        "--user-pool-id",
-        fake.user_pool_id,
-        "--endpoint-url",
-        fake.endpoint_url,
-        "--report",
-        str(report),
-        "--rate",
-        "1000",
-        *args,
-        stdin=stdin,
-    )
-
-
-def users_file(tmp_path: Path, lines: Sequence[str], name: str = "users.txt") -> str:
-    path = tmp_path / name
-    path.write_text("".join(f"{line}\n" for line in lines))
-    return str(path)
+    return run(*confirm_args(fake, report, "--rate", "1000", *args), stdin=stdin)
 
 
 def read_report(path: Path) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from cognito_confirm.testing import FakeCognito
+from tests.helpers import confirm_args, users_file
 
 CONCURRENCY = 8
 TIMEOUT = 60.0
@@ -38,19 +39,8 @@ def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "cognito_confirm", *args]
 
 
-def confirm_args(fake: FakeCognito, report: Path, *args: str) -> list[str]:
-    return command(
-        "confirm",
-        "--user-pool-id",
-        fake.user_pool_id,
-        "--endpoint-url",
-        fake.endpoint_url,
-        "--report",
-        str(report),
-        "--concurrency",
-        str(CONCURRENCY),
-        *args,
-    )
+def confirm_command(fake: FakeCognito, report: Path, *args: str) -> list[str]:
+    return command(*confirm_args(fake, report, "--concurrency", str(CONCURRENCY), *args))
 
 
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
@@ -81,12 +71,6 @@ def wait_until(condition: Callable[[], bool], process: subprocess.Popen[str]) ->
         time.sleep(0.02)
 
 
-def users_file(tmp_path: Path, names: list[str]) -> Path:
-    path = tmp_path / "users.txt"
-    path.write_text("".join(f"{name}\n" for name in names))
-    return path
-
-
 def test_kill_9_then_resume_sends_only_what_was_in_flight(
     fake: FakeCognito, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -95,7 +79,7 @@ def test_kill_9_then_resume_sends_only_what_was_in_flight(
     fake.add_users(names)
     fake.configure(latency=0.1)  # with no rate limit, all 8 slots stay busy: 80 users/s
     report, path = tmp_path / "report.jsonl", users_file(tmp_path, names)
-    first = start(confirm_args(fake, report, "--rate", "1000", "--input", str(path)), env)
+    first = start(confirm_command(fake, report, "--rate", "1000", "--input", path), env)
     try:
         wait_until(lambda: len(complete_lines(report)) >= 40, first)
     finally:
@@ -109,9 +93,7 @@ def test_kill_9_then_resume_sends_only_what_was_in_flight(
 
     fake.reset_stats()
     fake.configure(latency=0.01)
-    second = run(
-        confirm_args(fake, report, "--resume", "--rate", "1000", "--input", str(path)), env
-    )
+    second = run(confirm_command(fake, report, "--resume", "--rate", "1000", "--input", path), env)
     assert second.returncode == 0, second.stderr
     run2 = fake.stats()
     assert set(run2.confirm_calls) == set(names) - reported
@@ -138,7 +120,7 @@ def test_signal_stops_cleanly_with_every_result_written(
     fake.add_users(names)
     fake.configure(latency=0.05)
     report = tmp_path / "report.jsonl"
-    process = start(confirm_args(fake, report, "--input", str(users_file(tmp_path, names))), env)
+    process = start(confirm_command(fake, report, "--input", users_file(tmp_path, names)), env)
     try:
         wait_until(lambda: len(complete_lines(report)) >= 20, process)
         process.send_signal(signum)
@@ -165,7 +147,7 @@ def test_bad_input_lines_are_each_accounted_for(
     path = tmp_path / "users.txt"
     path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode())
     report = tmp_path / "report.jsonl"
-    result = run(confirm_args(fake, report, "--input", str(path)), env)
+    result = run(confirm_command(fake, report, "--input", str(path)), env)
     assert result.returncode == 1, result.stderr
     assert result.stderr == ""
     outcomes = sorted((line["index"], line["outcome"]) for line in complete_lines(report))
@@ -207,7 +189,7 @@ def test_setup_errors_are_one_line_without_traceback(
             "--endpoint-url",
             fake.endpoint_url,
             "--input",
-            str(csv_path if args else users_file(tmp_path, ["alice"])),
+            str(csv_path) if args else users_file(tmp_path, ["alice"]),
             "--report",
             str(tmp_path / "report.jsonl"),
             *args,
