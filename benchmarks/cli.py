@@ -12,11 +12,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import memory, scenarios
+from . import auto, memory, scenarios, sharing, webservice
+from .fakeproc import FakeProcess, FakeSettings
 from .machine import machine_info
 from .report import Results, render, targets
 
-SCENARIOS = ("quota", "overhead", "latency", "memory")
+SCENARIOS = ("quota", "overhead", "latency", "memory", "sharing", "web", "auto")
 _BUILDERS = {
     "quota": scenarios.quota_scenario,
     "overhead": scenarios.overhead_scenario,
@@ -87,7 +88,22 @@ def run(args: argparse.Namespace, command: str) -> Results:
     if "memory" in chosen:
         _announce("memory")
         memory_runs = [memory.measure(count) for count in sizes.memory_counts]
-    return Results(command, machine, sizes, results, memory_runs)
+    sharing_runs: list[sharing.SharingRecord] = []
+    if "sharing" in chosen:
+        _announce("sharing")
+        sharing_runs = sharing.run_sharing(
+            sizes.quota, sizes.latency, sizes.sharing_users, smoke=args.smoke
+        )
+    web_run = None
+    if "web" in chosen:
+        _announce("web")
+        with FakeProcess(FakeSettings(quota=sizes.quota, latency=sizes.latency)) as fake:
+            web_run = webservice.run_webservice(fake, sizes.web_requests)
+    auto_runs: list[auto.AutoRecord] = []
+    if "auto" in chosen:
+        _announce("auto")
+        auto_runs = auto.run_auto(sizes.auto_users, sizes.latency)
+    return Results(command, machine, sizes, results, memory_runs, sharing_runs, web_run, auto_runs)
 
 
 def _announce(key: str) -> None:
@@ -103,6 +119,17 @@ def as_json(results: Results) -> dict[str, object]:
             "sizes": dataclasses.asdict(results.sizes),
             "scenarios": {key: _scenario_json(value) for key, value in results.scenarios.items()},
             "memory": [dataclasses.asdict(run) for run in results.memory],
+            "sharing": [
+                {
+                    **dataclasses.asdict(record),
+                    "per_second": record.per_second,
+                    "share_of_free": record.share_of_free,
+                    "live_harm": record.live.harm,
+                }
+                for record in results.sharing_runs
+            ],
+            "web": None if results.web_run is None else dataclasses.asdict(results.web_run),
+            "auto": [dataclasses.asdict(record) for record in results.auto_runs],
             "targets": [dataclasses.asdict(check) for check in targets(results)],
         }
     )

@@ -89,25 +89,46 @@ class FakeProcess:
             raise RuntimeError(msg)
         return self._url
 
-    def prepare(self, usernames: Sequence[str]) -> None:
-        """The same start for every run: these users UNCONFIRMED, a full bucket, zero counters."""
+    def prepare(
+        self,
+        usernames: Sequence[str],
+        *,
+        windows: bool = False,
+        service_quota: float | None = None,
+        service_quotas_denied: bool = False,
+    ) -> None:
+        """The same start for every run: these users UNCONFIRMED, a full bucket, zero counters.
+
+        ``windows`` enforces the quota as fixed one-second windows instead of a token bucket;
+        ``service_quota`` is what Service Quotas answers as the applied UserCreation quota.
+        """
         self._post("/_fake/users", {"usernames": list(usernames), "status": "UNCONFIRMED"})
         # A bucket keeps its tokens across reconfiguration; dropping the quota first makes the
         # next one start full.
         self._post("/_fake/config", {"quota": None})
-        self._post(
-            "/_fake/config", {"quota": self.settings.quota, "latency": self.settings.latency}
-        )
+        config = {
+            "quota": self.settings.quota,
+            "latency": self.settings.latency,
+            "quota_windows": windows,
+            "service_quota": service_quota,
+            "service_quotas_denied": service_quotas_denied,
+        }
+        self._post("/_fake/config", config)
         self._post("/_fake/reset", {})
 
+    def stats(self) -> dict[str, object]:
+        """Everything the fake's ``/_fake/stats`` says."""
+        return cast(dict[str, object], self._call("GET", "/_fake/stats", None))
+
     def counts(self) -> FakeCounts:
-        """The fake's AdminConfirmSignUp counters."""
-        stats = cast(dict[str, object], self._call("GET", "/_fake/stats", None))
+        """The fake's AdminConfirmSignUp counters (live sign-ups' throttles left out)."""
+        stats = self.stats()
         requests = cast(dict[str, int], stats["requests"])
+        throttled = cast(dict[str, int], stats["throttled_by_action"])
         return FakeCounts(
             requests=requests.get("AdminConfirmSignUp", 0),
             confirmations=cast(int, stats["confirmations_total"]),
-            throttled=cast(int, stats["throttled"]),
+            throttled=throttled.get("AdminConfirmSignUp", 0),
         )
 
     def _arguments(self) -> list[str]:

@@ -7,6 +7,7 @@ the harm a migration does to the product while it runs.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import random
 from collections.abc import AsyncIterator
@@ -43,9 +44,18 @@ class LiveCounts:
 
 @asynccontextmanager
 async def live_sign_ups(
-    endpoint_url: str, rate: float, *, seed: int = 0, duration: float | None = None
+    endpoint_url: str,
+    rate: float,
+    *,
+    seed: int = 0,
+    duration: float | None = None,
+    prefix: str = "live",
 ) -> AsyncIterator[LiveCounts]:
-    """Send SignUp calls at ``rate``/s (Poisson) until the block ends or ``duration`` passes."""
+    """Send SignUp calls at ``rate``/s (Poisson) until the block ends or ``duration`` passes.
+
+    Usernames are ``prefix`` plus a number, hashed, so that runs against one fake never collide.
+    """
+    tag = hashlib.sha256(prefix.encode()).hexdigest()[:12]
     counts = LiveCounts()
     rng = random.Random(seed)
     config = AioConfig(
@@ -85,7 +95,7 @@ async def live_sign_ups(
                 late = duration is not None and anyio.current_time() - started > duration
                 if stop.is_set() or late:
                     return
-                tasks.start_soon(sign_up, f"live-{seed}-{number}")
+                tasks.start_soon(sign_up, f"live-{tag}-{seed}-{number}")
 
         stop = anyio.Event()
         if rate > 0:

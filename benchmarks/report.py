@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from . import auto, sharing, webservice
+from .checks import TargetCheck
 from .memory import MemoryRun, bytes_per_name
 from .scenarios import ScenarioResult, Sizes, Summary
 
@@ -16,23 +18,6 @@ BYTES_PER_NAME_TARGET = 100.0
 
 
 @dataclass(frozen=True, slots=True)
-class TargetCheck:
-    """One of the issue's targets, what was measured, and whether it was met.
-
-    Attributes:
-        number: The scenario it belongs to.
-        target: What the numbers should reach.
-        measured: What they reached.
-        met: Whether that is enough.
-    """
-
-    number: int
-    target: str
-    measured: str
-    met: bool
-
-
-@dataclass(frozen=True, slots=True)
 class Results:
     """Everything a run of the benchmarks measured."""
 
@@ -41,6 +26,9 @@ class Results:
     sizes: Sizes
     scenarios: Mapping[str, ScenarioResult]
     memory: Sequence[MemoryRun]
+    sharing_runs: Sequence[sharing.SharingRecord] = ()
+    web_run: webservice.WebRecord | None = None
+    auto_runs: Sequence[auto.AutoRecord] = ()
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -64,6 +52,13 @@ def render(results: Results) -> str:
         parts.append(renderers[key](result, results.sizes))
     if results.memory:
         parts.append(_memory(results.memory))
+    sizes = results.sizes
+    if results.sharing_runs:
+        parts.append("\n".join(sharing.render(results.sharing_runs, sizes.quota, sizes.latency)))
+    if results.web_run is not None:
+        parts.append("\n".join(webservice.render(results.web_run, sizes.quota)))
+    if results.auto_runs:
+        parts.append("\n".join(auto.render(results.auto_runs)))
     checks = targets(results)
     if checks:
         parts.append(_targets(checks))
@@ -180,6 +175,10 @@ def targets(results: Results) -> list[TargetCheck]:
         checks.append(_latency_target(scenarios["latency"]))
     if results.memory:
         checks.append(_memory_target(results.memory))
+    checks += sharing.targets(results.sharing_runs)
+    if results.web_run is not None:
+        checks.append(webservice.target(results.web_run))
+    checks += auto.targets(results.auto_runs)
     return checks
 
 

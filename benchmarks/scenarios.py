@@ -34,6 +34,9 @@ class Sizes:
         overhead_users: Users per run in scenario 2.
         latency_users: Users per run in scenario 3.
         memory_counts: The two input sizes of scenario 4.
+        sharing_users: Users per migration run in scenario 5 (live sign-ups beside it).
+        web_requests: Concurrent requests in scenario 6 (the FastAPI example).
+        auto_users: Users per run in scenario 7 (--rate auto).
     """
 
     rounds: int
@@ -44,11 +47,14 @@ class Sizes:
     overhead_users: int
     latency_users: int
     memory_counts: tuple[int, int]
+    sharing_users: int = 2000
+    web_requests: int = 200
+    auto_users: int = 800
 
 
 FULL = Sizes(3, 50.0, 0.03, 1000, 500, 3000, 3000, (20_000, 1_000_000))
-QUICK = Sizes(1, 50.0, 0.03, 600, 300, 1500, 1500, (20_000, 250_000))
-SMOKE = Sizes(1, 200.0, 0.005, 50, 50, 50, 50, (1_000, 5_000))
+QUICK = Sizes(1, 50.0, 0.03, 600, 300, 1500, 1500, (20_000, 250_000), 1000, 200, 400)
+SMOKE = Sizes(1, 200.0, 0.005, 50, 50, 50, 50, (1_000, 5_000), 40, 20, 20)
 
 
 @dataclass(frozen=True, slots=True)

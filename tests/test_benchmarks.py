@@ -46,12 +46,14 @@ def check_library_runs(scenario: dict[str, Any]) -> None:
 
 
 def test_smoke_run_prints_the_tables_and_writes_sane_json(tmp_path: Path) -> None:
-    """`run.py --smoke` runs all four scenarios, prints every table, writes consistent JSON."""
+    """`run.py --smoke` runs all seven scenarios, prints every table, writes consistent JSON."""
     json_path = tmp_path / "results.json"
     completed = run_smoke(json_path)
     assert completed.returncode == 0, completed.stderr
     assert "Exception ignored" not in completed.stderr  # e.g. an unclosed resource
-    for heading in ("machine:", "1. Quota use", "2. Overhead", "3. Latency-bound", "4. Memory"):
+    headings = ("machine:", "1. Quota use", "2. Overhead", "3. Latency-bound", "4. Memory")
+    headings += ("5. Sharing the quota", "6. Web service", "7. --rate auto")
+    for heading in headings:
         assert heading in completed.stdout
     assert "Targets" in completed.stdout
     results = json.loads(json_path.read_text())
@@ -66,5 +68,24 @@ def test_smoke_run_prints_the_tables_and_writes_sane_json(tmp_path: Path) -> Non
     for run in results["memory"]:
         assert run["results"] == run["count"]
         assert run["peak_kib"] >= run["baseline_kib"] > 0
-    assert [check["number"] for check in results["targets"]] == [1, 2, 3, 4]
+    assert [check["number"] for check in results["targets"]] == [1, 2, 3, 4, 5, 6, 7, 7]
     assert all(isinstance(check["met"], bool) for check in results["targets"])
+    check_sharing(results["sharing"])
+    web = results["web"]
+    assert sum(web["statuses"].values()) == web["requests"]
+    assert web["missing_retry_after"] == 0
+    assert [record["denied"] for record in results["auto"]] == [False, True]
+    for record in results["auto"]:
+        assert record["users"] > 0
+        assert len(record["notes"]) == 1
+
+
+def check_sharing(records: list[dict[str, Any]]) -> None:
+    """Each migration beside live sign-ups confirmed its users; the live counts add up."""
+    assert len(records) == 2
+    for record in records:
+        assert record["confirmed"] == record["users"], record
+        assert 0 <= record["throttled"] <= record["calls"]
+        live = record["live"]
+        assert 0 <= live["throttled"] <= live["sent"]
+        assert live["errors"] == 0
