@@ -51,8 +51,8 @@ def test_smoke_run_prints_the_tables_and_writes_sane_json(tmp_path: Path) -> Non
     completed = run_smoke(json_path)
     assert completed.returncode == 0, completed.stderr
     assert "Exception ignored" not in completed.stderr  # e.g. an unclosed resource
-    headings = ("machine:", "1. Quota use", "2. Overhead", "3. Latency-bound", "4. Memory")
-    headings += ("5. Sharing the quota", "6. Web service", "7. --rate auto")
+    headings = ["machine:", "1. Quota use", "2. Overhead", "3. Latency-bound", "4. Memory"]
+    headings += ["5. Sharing the quota", "6. Web service", "7. --rate auto"]
     for heading in headings:
         assert heading in completed.stdout
     assert "Targets" in completed.stdout
