@@ -1,8 +1,9 @@
-"""The fake's Cognito state machine: each action, fault injection, and the counters.
+"""The fake's Cognito state machine: each action, and fault injection per call.
 
 Every request goes through ``Backend``: ``receive`` (counted), ``authorize``, the latency (the
 HTTP side sleeps it), ``execute`` (the action, with drops, errors and throttling injected),
-``finish``.
+``finish``. The counters are in ``_stats``; outages and takeovers of the whole endpoint in
+``_faults`` (``Backend.faults``), which the HTTP side consults first.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ import json
 import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from dataclasses import dataclass
 from typing import Final, cast
 
+from ._faults import Faults
 from ._model import (
     CONFIRMED,
     UNCONFIRMED,
@@ -40,6 +40,7 @@ from ._model import (
     required_str,
 )
 from ._service_quotas import SERVICE_QUOTAS_ACTIONS, service_quota
+from ._stats import Counters, FakeStats
 
 __all__ = ["DEFAULT_MESSAGES", "Backend", "FakeStats", "Rule"]
 
@@ -63,90 +64,6 @@ DEFAULT_MESSAGES: Final[Mapping[str, str]] = {
     "TooManyRequestsException.",
     "InvalidLambdaResponseException": "Invalid lambda response received: Invalid JSON",
 }
-
-
-@dataclass(frozen=True)
-class FakeStats:
-    """A snapshot of what the fake saw, so a test can assert on the client's behaviour.
-
-    ``confirmations`` is at most 1 per user by construction (only UNCONFIRMED -> CONFIRMED counts),
-    so a client that confirms twice shows up in ``already_confirmed`` instead. ``throttled`` and
-    ``internal_errors`` count answers of every action, injected or scripted with :meth:`fail`;
-    ``throttled_by_action`` splits ``throttled`` by action (``SignUp`` for live sign-ups).
-    The times are ``time.monotonic()`` of the first/last AdminConfirmSignUp received.
-    """
-
-    requests: Mapping[str, int]
-    confirm_calls: Mapping[str, int]
-    confirmations: Mapping[str, int]
-    already_confirmed: Mapping[str, int]
-    throttled: int
-    internal_errors: int
-    dropped_before: int
-    dropped_after: int
-    max_in_flight: int
-    first_request_at: float | None
-    last_request_at: float | None
-    throttled_by_action: Mapping[str, int] = field(default_factory=dict)
-
-    def summary(self) -> dict[str, object]:
-        """Counts only (no per-user maps, which can hold a million entries), JSON-ready."""
-        return {
-            "requests": dict(self.requests),
-            "confirm_calls_total": sum(self.confirm_calls.values()),
-            "users_called": len(self.confirm_calls),
-            "max_confirm_calls_per_user": max(self.confirm_calls.values(), default=0),
-            "confirmations_total": sum(self.confirmations.values()),
-            "max_confirmations_per_user": max(self.confirmations.values(), default=0),
-            "already_confirmed_total": sum(self.already_confirmed.values()),
-            "users_already_confirmed": len(self.already_confirmed),
-            "throttled": self.throttled,
-            "throttled_by_action": dict(self.throttled_by_action),
-            "internal_errors": self.internal_errors,
-            "dropped_before": self.dropped_before,
-            "dropped_after": self.dropped_after,
-            "max_in_flight": self.max_in_flight,
-            "first_request_at": self.first_request_at,
-            "last_request_at": self.last_request_at,
-        }
-
-
-# --- the Cognito state machine --------------------------------------------------------------
-
-
-@dataclass
-class _Counters:
-    requests: Counter[str] = field(default_factory=Counter)
-    confirm_calls: Counter[str] = field(default_factory=Counter)
-    confirmations: Counter[str] = field(default_factory=Counter)
-    already_confirmed: Counter[str] = field(default_factory=Counter)
-    throttled: int = 0
-    internal_errors: int = 0
-    dropped_before: int = 0
-    dropped_after: int = 0
-    max_in_flight: int = 0
-    first_request_at: float | None = None
-    last_request_at: float | None = None
-    throttled_by_action: Counter[str] = field(default_factory=Counter)
-
-    def snapshot(self) -> FakeStats:
-        def frozen(counter: Counter[str]) -> Mapping[str, int]:
-            return MappingProxyType(dict(counter))
-
-        return FakeStats(
-            frozen(self.requests),
-            frozen(self.confirm_calls),
-            frozen(self.confirmations),
-            frozen(self.already_confirmed),
-            self.throttled,
-            self.internal_errors,
-            self.dropped_before,
-            self.dropped_after,
-            self.max_in_flight,
-            self.first_request_at,
-            self.last_request_at,
-            frozen(self.throttled_by_action),
-        )
 
 
 @dataclass(slots=True)
@@ -196,9 +113,10 @@ class Backend:
         self._denied_keys = frozenset(denied_keys)
         self._store = UserStore()
         self._rules: dict[str, Rule] = {}
-        self._counters = _Counters()
+        self._counters = Counters()
         self._in_flight = 0
         self._drops = 0
+        self.faults = Faults()
         self._handlers: dict[str, _Handler] = {
             "AdminConfirmSignUp": self._confirm,
             "ListUsers": self._list_users,
@@ -245,11 +163,13 @@ class Backend:
 
     def stats(self) -> FakeStats:
         with self._lock:
-            return self._counters.snapshot()
+            snapshot = self._counters.snapshot()
+        return self.faults.stamped(snapshot)
 
     def reset_stats(self) -> None:
         with self._lock:
-            self._counters = _Counters(max_in_flight=self._in_flight)
+            self._counters = Counters(max_in_flight=self._in_flight)
+        self.faults.reset_counts()
 
     @property
     def latency(self) -> float:

@@ -6,9 +6,11 @@ from collections.abc import Collection, Iterable, Mapping
 from types import TracebackType
 from typing import Final, Self, Unpack
 
-from ._backend import DEFAULT_MESSAGES, Backend, FakeStats, Rule
+from ._backend import DEFAULT_MESSAGES, Backend, Rule
+from ._faults import HTML, Answer, DarkMode, aws_error_answer, page_answer
 from ._http import ServerThread
 from ._model import UNCONFIRMED, Config, FakeConfig
+from ._stats import FakeStats
 
 __all__ = ["FakeCognito"]
 
@@ -33,6 +35,11 @@ class FakeCognito:
     Quotas' ``GetServiceQuota`` (``service_quota``; None: no applied value, as in an account
     that never raised it) and ``GetAWSDefaultServiceQuota`` (50) for quota code ``L-5987B8A0``;
     ``service_quotas_denied=True`` answers both with ``AccessDeniedException``.
+
+    The whole endpoint can fail too, mid-run, after ``after`` more calls and for ``seconds``
+    (None: until :meth:`heal`): :meth:`fail_all` answers every call with one AWS error of any
+    code and status, :meth:`answer_html` with a page that is not from AWS at all, and
+    :meth:`go_dark` makes it unreachable (refused, dropped or hanging connections).
 
     ListUsers filters as Cognito does: ``cognito:user_status`` compares case-insensitively, while
     ``status`` is the Enabled/Disabled flag (every fake user is ``"Enabled"``), not the status.
@@ -137,6 +144,69 @@ class FakeCognito:
         if http_status is None:
             http_status = 500 if code == "InternalErrorException" else 400
         self._backend.fail(username, Rule(code, text, http_status, times))
+
+    def fail_all(
+        self,
+        code: str,
+        *,
+        status: int = 400,
+        message: str | None = None,
+        after: int = 0,
+        seconds: float | None = None,
+    ) -> None:
+        """Answer every Cognito call (any action, any user) with the AWS error ``code``.
+
+        Any code goes, known to Cognito or not (``ExpiredToken``, ``RequestExpired``, a made-up
+        one), at any HTTP ``status``; the answer is AWS JSON with an ``x-amzn-RequestId``, as
+        AWS itself sends. It starts once ``after`` more calls were served as usual and lasts
+        ``seconds`` from then (None: until :meth:`heal`). Such calls count in ``requests`` and
+        ``confirm_calls`` (they reached the endpoint) and in ``taken_over``. Replaces any
+        :meth:`answer_html` or :meth:`go_dark` in force.
+        """
+        self._set_fault(aws_error_answer(code, status, message), after, seconds)
+
+    def answer_html(
+        self,
+        status: int = 200,
+        *,
+        body: str | None = None,
+        content_type: str = HTML,
+        request_id: bool = False,
+        after: int = 0,
+        seconds: float | None = None,
+    ) -> None:
+        """Answer every Cognito call with a page that is not from Cognito, as a proxy would.
+
+        By default an HTML page (``body``) with HTTP ``status`` and no ``x-amzn-RequestId``:
+        what a wrong endpoint URL, a captive portal or a corporate proxy answers. Any body and
+        ``content_type`` go (``request_id=True`` adds the header). ``after`` and ``seconds`` as
+        for :meth:`fail_all`.
+        """
+        self._set_fault(page_answer(status, body, content_type, request_id), after, seconds)
+
+    def go_dark(
+        self, seconds: float | None = None, *, mode: DarkMode = "refuse", after: int = 0
+    ) -> None:
+        """Make the endpoint unreachable for ``seconds`` (None: until :meth:`heal`).
+
+        ``mode``: ``"refuse"`` closes the listening socket (connecting fails at once) and every
+        open connection; ``"drop"`` accepts each request and closes the connection without an
+        answer; ``"hang"`` accepts it and answers nothing until the period ends, then closes.
+        It starts once ``after`` more calls were served as usual (that call, too, is then
+        dropped). Requests that arrive in the dark count only in ``stats().dark_requests``.
+        """
+        self._set_fault(mode, after, seconds)
+
+    def heal(self) -> None:
+        """End the :meth:`fail_all`, :meth:`answer_html` or :meth:`go_dark` in force."""
+        self._backend.faults.heal()
+        if self._thread is not None:
+            self._thread.wake()
+
+    def _set_fault(self, what: Answer | DarkMode, after: int, seconds: float | None) -> None:
+        self._backend.faults.set(what, after=after, seconds=seconds)
+        if self._thread is not None:
+            self._thread.wake()
 
     def configure(self, **changes: Unpack[FakeConfig]) -> None:
         """Change quotas, latency or fault rates while serving (e.g. an outage mid-run)."""

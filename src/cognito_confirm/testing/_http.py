@@ -2,7 +2,9 @@
 
 ``ServerThread`` runs it in a daemon thread, so synchronous and asynchronous tests alike (and
 any event loop, or none) can use the fake. Besides Cognito's actions it serves the ``/_fake/``
-admin endpoints, for a benchmark that runs the fake in another process.
+admin endpoints, for a benchmark that runs the fake in another process. The faults of
+``_faults`` (outages, takeovers) are applied here, before a call reaches the backend; a
+refusing fake closes its listening socket and opens it again on the same port.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Final, cast
+from typing import Any, Final, cast
 
 from ._backend import Backend
+from ._faults import AMZ_JSON, HTML, Answer, DarkMode, aws_error_answer, page_answer
 from ._model import UNCONFIRMED, ApiError, FakeConfig
 
 __all__ = ["TARGET_PREFIX", "ServerThread"]
@@ -27,8 +31,8 @@ TARGET_PREFIX: Final = "AWSCognitoIdentityProviderService."
 SERVICE_QUOTAS_PREFIX: Final = "ServiceQuotasV20190624."
 """The same for Service Quotas, which the fake also answers (``AWS_ENDPOINT_URL_SERVICE_QUOTAS``
 pointed at it) for the UserCreation quota only."""
-
-_AMZ_JSON: Final = "application/x-amz-json-1.1"
+_HANG_POLL: Final = 0.05
+"""Seconds between checks whether a hanging fake is lit again (healed from any thread)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +68,12 @@ class _BadRequestError(Exception):
 
 def _aws_reply(status: int, payload: Mapping[str, object], *extra: tuple[str, str]) -> _Reply:
     headers = (("x-amzn-RequestId", str(uuid.uuid4())), *extra)
-    return _Reply(status, json.dumps(payload).encode(), headers, _AMZ_JSON)
+    return _Reply(status, json.dumps(payload).encode(), headers, AMZ_JSON)
+
+
+def _canned_reply(answer: Answer) -> _Reply:
+    request_id = (("x-amzn-RequestId", str(uuid.uuid4())),) if answer.request_id else ()
+    return _Reply(answer.status, answer.body, (*request_id, *answer.headers), answer.content_type)
 
 
 def _aws_error(error: ApiError) -> _Reply:
@@ -107,16 +116,24 @@ def _keep_alive(version: str, headers: Mapping[str, str]) -> bool:
 
 
 class _HttpServer:
-    """A minimal keep-alive HTTP/1.1 server: just what botocore and a benchmark need."""
+    """A minimal keep-alive HTTP/1.1 server: just what botocore and a benchmark need.
 
-    def __init__(self, backend: Backend) -> None:
+    ``wake`` tells the thread's listener that the faults changed (a refusal may start).
+    """
+
+    def __init__(self, backend: Backend, wake: Callable[[], None]) -> None:
         self._backend = backend
+        self._wake = wake
         self._tasks: set[asyncio.Task[None]] = set()
         self._admin: dict[tuple[str, str], Callable[[object], object]] = {
             ("GET", "/_fake/stats"): self._admin_stats,
             ("POST", "/_fake/reset"): self._admin_reset,
             ("POST", "/_fake/users"): self._admin_users,
             ("POST", "/_fake/config"): self._admin_config,
+            ("POST", "/_fake/fail_all"): self._admin_fail_all,
+            ("POST", "/_fake/answer_html"): self._admin_answer_html,
+            ("POST", "/_fake/go_dark"): self._admin_go_dark,
+            ("POST", "/_fake/heal"): self._admin_heal,
         }
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -164,11 +181,29 @@ class _HttpServer:
                 action = target.removeprefix(prefix)
         if request.method != "POST" or request.path != "/":
             action = ""
-        return await self._cognito(action, request)
+        fault = self._backend.faults.on_request()
+        if fault is None or isinstance(fault, Answer):
+            return await self._cognito(action, request, fault)
+        await self._go_dark(fault)
+        return None
 
-    async def _cognito(self, action: str, request: _Request) -> _Reply | None:
+    async def _go_dark(self, mode: DarkMode) -> None:
+        """Hold a request while hanging; then (or at once) drop it, unanswered."""
+        if mode == "refuse":
+            self._wake()
+        faults = self._backend.faults
+        # Polled: heal() comes from any thread, and the period may also just run out.
+        while mode == "hang" and faults.dark()[0] == "hang":  # noqa: ASYNC110 - see above
+            await asyncio.sleep(_HANG_POLL)
+
+    async def _cognito(
+        self, action: str, request: _Request, canned: Answer | None
+    ) -> _Reply | None:
         backend = self._backend
         call = backend.receive(action, request.body, request.headers.get("authorization", ""))
+        if canned is not None:
+            backend.finish(call)
+            return _canned_reply(canned)
         try:
             backend.authorize(call)
             latency = backend.latency
@@ -214,6 +249,39 @@ class _HttpServer:
         self._backend.configure(_config_changes(body))
         return {"ok": True}
 
+    def _admin_fail_all(self, body: object) -> object:
+        args = _arguments(body, code=str, status=int, message=str, after=int, seconds=float)
+        answer = aws_error_answer(
+            args.pop("code"), args.pop("status", 400), args.pop("message", None)
+        )
+        return self._set_fault(answer, args)
+
+    def _admin_answer_html(self, body: object) -> object:
+        args = _arguments(
+            body, status=int, body=str, content_type=str, request_id=bool, after=int, seconds=float
+        )
+        answer = page_answer(
+            args.pop("status", 200),
+            args.pop("body", None),
+            args.pop("content_type", HTML),
+            args.pop("request_id", False),
+        )
+        return self._set_fault(answer, args)
+
+    def _admin_go_dark(self, body: object) -> object:
+        args = _arguments(body, seconds=float, mode=str, after=int)
+        return self._set_fault(args.pop("mode", "refuse"), args)
+
+    def _set_fault(self, what: Answer | str, args: dict[str, Any]) -> object:
+        self._backend.faults.set(cast(Answer | DarkMode, what), **args)
+        self._wake()
+        return {"ok": True}
+
+    def _admin_heal(self, _body: object) -> object:
+        self._backend.faults.heal()
+        self._wake()
+        return {"ok": True}
+
 
 _FLAGS: Final = frozenset({"quota_windows", "service_quotas_denied"})
 
@@ -234,15 +302,43 @@ def _config_changes(body: object) -> FakeConfig:
     return cast(FakeConfig, body)
 
 
+def _arguments(payload: object, **types: type) -> dict[str, Any]:
+    """A JSON object's keys checked against keyword arguments and their types (null: left out)."""
+    if not isinstance(payload, dict):
+        raise TypeError("expected a JSON object")
+    unknown = set(payload) - set(types)
+    if unknown:
+        raise ValueError(f"unknown keys: {sorted(unknown)}")
+    args: dict[str, Any] = {}
+    for key, value in payload.items():
+        wanted = types[key]
+        if value is None:
+            continue
+        if wanted is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not wanted:
+            raise TypeError(f"{key} must be a {wanted.__name__}")
+        args[key] = value
+    if "code" in types and "code" not in args:
+        raise ValueError("code is required")
+    return args
+
+
 class ServerThread:
     """Runs the asyncio server in a daemon thread, so synchronous and asynchronous tests alike
-    (and any event loop, or none) can use the fake."""
+    (and any event loop, or none) can use the fake.
+
+    While the faults say ``refuse``, the listening socket is closed (connecting fails at once)
+    along with every open connection; it is opened again on the same port when the period ends.
+    """
 
     def __init__(self, backend: Backend, host: str, port: int) -> None:
         self._backend, self._host, self.port = backend, host, port
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
+        self._changed: asyncio.Event | None = None
+        self._server: asyncio.Server | None = None
         self._error: OSError | None = None
         self._thread = threading.Thread(target=self._run, name="FakeCognito", daemon=True)
 
@@ -260,23 +356,63 @@ class ServerThread:
                 loop.call_soon_threadsafe(stopping.set)
         self._thread.join()
 
+    def wake(self) -> None:
+        """The faults changed: let the listener check whether to refuse (from any thread)."""
+        loop, changed = self._loop, self._changed
+        if loop is not None and changed is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already finished
+                loop.call_soon_threadsafe(changed.set)
+
     def _run(self) -> None:
         asyncio.run(self._main())
 
     async def _main(self) -> None:
         self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
-        http = _HttpServer(self._backend)
+        self._changed = asyncio.Event()
+        http = _HttpServer(self._backend, self.wake)
         try:
-            server = await asyncio.start_server(http.serve, self._host, self.port, backlog=2048)
+            await self._listen(http)
         except OSError as exc:
             self._error = exc
             self._ready.set()
             return
-        self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
+        follower = asyncio.create_task(self._follow_faults(http, self._changed))
         try:
             await self._stopping.wait()
         finally:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
+            await self._close(http)
+
+    async def _listen(self, http: _HttpServer) -> None:
+        server = await asyncio.start_server(http.serve, self._host, self.port, backlog=2048)
+        self.port = server.sockets[0].getsockname()[1]
+        self._server = server
+
+    async def _close(self, http: _HttpServer) -> None:
+        server, self._server = self._server, None
+        if server is not None:
             server.close()
-            await http.close_all()
+        await http.close_all()
+        if server is not None:
             await server.wait_closed()
+
+    async def _follow_faults(self, http: _HttpServer, changed: asyncio.Event) -> None:
+        """Close the listener while the faults say ``refuse``; open it again after."""
+        faults = self._backend.faults
+        while True:
+            changed.clear()
+            mode, until = faults.dark()
+            if mode == "refuse" and self._server is not None:
+                await self._close(http)
+            elif mode != "refuse" and self._server is None:
+                try:
+                    await self._listen(http)
+                except OSError:  # the port is taken for now: try again soon
+                    await asyncio.sleep(_HANG_POLL)
+                    continue
+            timeout = None if until is None else max(0.0, until - time.monotonic())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout)
