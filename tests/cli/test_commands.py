@@ -24,7 +24,7 @@ from cognito_confirm.cli import commands, display
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.cli.display import NoProgress, ProgressBar, make_display
 from cognito_confirm.cli.inputs import IterableSource
-from cognito_confirm.cli.report import EmailCheck, ReportError, ReportWriter
+from cognito_confirm.cli.report import EmailCheck, ReportError, ReportWriter, report_record
 from cognito_confirm.cli.run import BulkRun, RunSettings
 from cognito_confirm.cli.tally import Tally
 from cognito_confirm.cli.userpool import EmailVerifier
@@ -314,12 +314,11 @@ def test_resume_skips_done_users_and_tolerates_a_truncated_line(
     fake.add_users(["c", "d"])
     fake.add_user("a", "CONFIRMED")
     fake.add_user("b", "CONFIRMED")
-    pool = fake.user_pool_id
-    done = [{"username": n, "outcome": "confirmed", "user_pool_id": pool} for n in "ab"]
-    failed = {"username": "d", "outcome": "failed", "user_pool_id": pool}
-    report.write_text(
-        "".join(json.dumps(line) + "\n" for line in [*done, failed]) + '{"username": "c", "ou'
-    )
+    earlier = [ConfirmResult(n, Outcome.CONFIRMED) for n in "ab"] + [
+        ConfirmResult("d", Outcome.FAILED)
+    ]
+    lines = [report_record(result, user_pool_id=fake.user_pool_id) for result in earlier]
+    report.write_text("".join(json.dumps(line) + "\n" for line in lines) + '{"username": "c", "ou')
     result = confirm(fake, report, "--resume", "--input", users_file(tmp_path, "abcd"))
     assert result.exit_code == 0, result.output
     assert dict(fake.stats().confirm_calls) == {"c": 1, "d": 1}

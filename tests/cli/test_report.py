@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from cognito_confirm import ConfirmResult, Outcome
 from cognito_confirm.cli.report import (
+    MAX_LINE_BYTES,
     RESUME_MESSAGE,
     EmailCheck,
     ReportError,
@@ -38,7 +40,9 @@ KEYS = [
 
 
 def line(username: str, outcome: str, **extra: object) -> str:
-    return json.dumps({"username": username, "outcome": outcome, "user_pool_id": POOL, **extra})
+    """A report line as the writer writes it, with ``extra`` keys changed or added."""
+    record = report_record(ConfirmResult(username, Outcome(outcome)), user_pool_id=POOL)
+    return json.dumps({**record, **extra})
 
 
 def write_report(path: Path, *lines: str, tail: str = "") -> Path:
@@ -181,7 +185,7 @@ def test_truncated_last_line_is_ignored_then_cut_off(tmp_path: Path) -> None:
 def test_unreadable_line_before_the_end_is_refused(tmp_path: Path) -> None:
     """A file that is not a report (a bad line that is not the last) is never appended to."""
     path = write_report(tmp_path / "users.txt", "alice", "bob")
-    with pytest.raises(ReportError, match="line 1 is not a cognito-confirm result"):
+    with pytest.raises(ReportError, match="line 1 is not one of its results"):
         read_resume_state(path, user_pool_id=POOL, verify_email=False)
     for bad in ("[1, 2]", '{"username": "b"}'):
         path = write_report(tmp_path / "mixed.jsonl", line("a", "confirmed"), bad)
@@ -204,10 +208,102 @@ def test_missing_report_cannot_be_resumed(tmp_path: Path) -> None:
         ReportWriter.resume(tmp_path / "nope.jsonl", ResumeState(frozenset(), 0, 0))
 
 
+def snapshot(path: Path) -> tuple[bytes, int]:
+    return path.read_bytes(), stat.S_IMODE(path.stat().st_mode)
+
+
+NOT_REPORTS = {
+    "one JSON object, no newline": '{"a": 1}',
+    "a result missing its keys, no newline": '{"username": "x", "outcome": "confirmed"}',
+    "a result missing its keys": '{"username": "x", "outcome": "confirmed"}\n',
+    "a result of the wrong types": line("a", "confirmed", attempts="1") + "\n",
+    "usernames": "alice\nbob\n",
+    "a blank line": line("a", "confirmed") + "\n\n" + line("b", "confirmed") + "\n",
+    "results then a torn line of something else": line("a", "confirmed") + '\n{"b": ',
+    "a NUL": line("a", "confirmed") + "\n\x00",
+    "too long a line": line("a", "confirmed") + "\n" + "x" * (MAX_LINE_BYTES + 10),
+}
+
+
+@pytest.mark.parametrize("content", NOT_REPORTS.values(), ids=NOT_REPORTS.keys())
+def test_a_file_that_is_not_a_report_is_refused_untouched(tmp_path: Path, content: str) -> None:
+    """Issue 11 case 1: anything but this tool's report is refused, naming it, byte-identical."""
+    path = tmp_path / "export.json"
+    path.write_text(content)
+    path.chmod(0o644)
+    before = snapshot(path)
+    with pytest.raises(ReportError, match=r"report .*export\.json is not a cognito-confirm report"):
+        read_resume_state(path, user_pool_id=POOL, verify_email=False)
+    assert snapshot(path) == before
+
+
+@pytest.mark.parametrize("device", ["/dev/full", "/dev/zero", "/dev/null"])
+def test_a_device_is_refused_without_reading_it(device: str) -> None:
+    """--report /dev/full --resume: refused at once, nothing read (no unbounded readline)."""
+    if not Path(device).exists():
+        pytest.skip(f"no {device} here")
+    with pytest.raises(ReportError, match="it is not a regular file"):
+        read_resume_state(Path(device), user_pool_id=POOL, verify_email=False)
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    """A named pipe given as the report is refused, not opened and waited on."""
+    fifo = tmp_path / "report.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(ReportError, match="it is not a regular file"):
+        read_resume_state(fifo, user_pool_id=POOL, verify_email=False)
+
+
+def test_an_overlong_last_line_is_read_with_a_bound(tmp_path: Path) -> None:
+    """A 4 MiB line without a newline is refused after reading MAX_LINE_BYTES + 1 of it."""
+    path = tmp_path / "report.jsonl"
+    path.write_bytes(b"\x00" * (4 * MAX_LINE_BYTES))
+    with pytest.raises(ReportError, match=f"line 1 is longer than {MAX_LINE_BYTES} bytes"):
+        read_resume_state(path, user_pool_id=POOL, verify_email=False)
+    assert path.stat().st_size == 4 * MAX_LINE_BYTES
+
+
+@pytest.mark.parametrize(
+    "tail", ["{", '{"username": "', '{"username": "c", "outc', line("c", "confirmed")]
+)
+def test_only_a_torn_report_line_is_cut_off(tmp_path: Path, tail: str) -> None:
+    """What a kill -9 mid-write leaves (even as the only content) is the one thing cut off."""
+    for lines in ([], [line("a", "confirmed")]):
+        path = write_report(tmp_path / "report.jsonl", *lines, tail=tail)
+        state = read_resume_state(path, user_pool_id=POOL, verify_email=False)
+        assert (state.lines, state.keep_bytes) == (len(lines), path.stat().st_size - len(tail))
+        ReportWriter.resume(path, state).close()
+        assert path.read_text() == "".join(f"{text}\n" for text in lines)
+
+
+def test_an_empty_report_is_resumed(tmp_path: Path) -> None:
+    """An empty file (a run killed before its first result) holds nothing to lose."""
+    path = tmp_path / "report.jsonl"
+    path.touch()
+    state = read_resume_state(path, user_pool_id=POOL, verify_email=False)
+    assert (state.lines, state.done) == (0, frozenset())
+
+
+def test_a_report_changed_after_reading_is_not_cut(tmp_path: Path) -> None:
+    """Another run appending between reading and appending: refused, its lines kept."""
+    path = write_report(tmp_path / "report.jsonl", line("a", "confirmed"), tail='{"username"')
+    state = read_resume_state(path, user_pool_id=POOL, verify_email=False)
+    with path.open("a") as other_run:
+        other_run.write(': "b"}\n')
+    before = snapshot(path)
+    with pytest.raises(ReportError, match="changed after it was read"):
+        ReportWriter.resume(path, state)
+    assert snapshot(path) == before
+    replaced = write_report(tmp_path / "new.jsonl", line("a", "confirmed"), tail='{"username"')
+    replaced.replace(path)  # the size read, but another file
+    with pytest.raises(ReportError, match="changed after it was read"):
+        ReportWriter.resume(path, state)
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
 def test_write_failure_is_a_report_error() -> None:
     """A full disk turns into a one-line ReportError, not an OSError traceback."""
-    writer = ReportWriter.resume(Path("/dev/full"), ResumeState(frozenset(), 0, 0))
+    writer = ReportWriter(Path("/dev/full"), os.open("/dev/full", os.O_WRONLY), created=False)
     try:
         with pytest.raises(ReportError, match="No space left on device"):
             writer.write({"username": "a", "outcome": "confirmed"})

@@ -23,24 +23,29 @@ readable by its owner only, since it holds personal data.
 
 An existing report is refused without ``--resume`` rather than appended to: two runs' lines in
 one file would make "the last result of a user" ambiguous. With ``--resume`` the new run's lines
-are appended to it. A last line cut short (a ``kill -9`` or a full disk mid-write) is ignored
-when reading and cut off before appending; any other unreadable line is an error, so that a
-file that is not a report is never appended to.
+are appended to it, but only to a file that is recognisably a report of this pool: a regular
+file whose every complete line is a JSON object with the eleven keys above, of their types,
+naming this pool. The one thing ever cut off is a last line cut short (a ``kill -9`` or a full
+disk mid-write), and only when it starts as every report line does and the file has not changed
+since it was read. Anything else is refused with the file left as it was, byte for byte. Lines
+are read with a bound (``MAX_LINE_BYTES``), so even ``--report /dev/zero`` cannot fill memory.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
 from .._result import ConfirmResult, Outcome
 
 __all__ = [
+    "MAX_LINE_BYTES",
     "REPORT_MODE",
     "RESUME_MESSAGE",
     "EmailCheck",
@@ -53,11 +58,33 @@ __all__ = [
 ]
 
 REPORT_MODE: Final = 0o600
+MAX_LINE_BYTES: Final = 1024 * 1024
+"""The longest report line read back: a line holds one input line (64 KiB at most), escaped."""
 RESUME_MESSAGE: Final = "done in an earlier run: see this user's earlier line in the report"
 _NEEDS_EMAIL: Final = frozenset({Outcome.CONFIRMED, Outcome.ALREADY_CONFIRMED})
 _SAYS_NOTHING: Final = frozenset({Outcome.DUPLICATE, Outcome.SKIPPED})
 """A duplicate, or a user a resumed run skipped: the user's own earlier line decides."""
 _OUTCOMES: Final = frozenset(outcome.value for outcome in Outcome)
+_TEXT: Final = (str,)
+_TEXT_OR_NULL: Final = (str, type(None))
+_FIELD_TYPES: Final[Mapping[str, tuple[type, ...]]] = {
+    "username": _TEXT,
+    "outcome": _TEXT,
+    "error_code": _TEXT_OR_NULL,
+    "message": _TEXT_OR_NULL,
+    "attempts": (int,),
+    "elapsed_ms": (int,),
+    "index": (int,),
+    "user_status": _TEXT_OR_NULL,
+    "request_id": _TEXT_OR_NULL,
+    "time": _TEXT,
+    "user_pool_id": _TEXT,
+}
+"""The keys every report line has had since 0.1.0, with the types of their values."""
+_LINE_START: Final = b'{"username": "'
+"""How every line the writer writes begins (``json.dumps`` of a dict whose first key is this)."""
+_OPEN_FLAGS: Final = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+"""O_NONBLOCK: opening a FIFO given as the report must not hang before it is refused."""
 
 
 class ReportError(Exception):
@@ -130,11 +157,15 @@ class ResumeState:
             also needs ``email_verified`` true.
         lines: How many result lines were read.
         keep_bytes: Where the readable lines end: a cut-off last line starts there.
+        size: The file's size when it was read; appending checks that it has not changed.
+        file_id: The file's device and inode numbers when it was read.
     """
 
     done: frozenset[str]
     lines: int
     keep_bytes: int
+    size: int = 0
+    file_id: tuple[int, int] = (0, 0)
 
     def skip_reason(self, username: str) -> str | None:
         """The engine's ``skip=`` check: skip the users done in an earlier run."""
@@ -142,40 +173,85 @@ class ResumeState:
 
 
 def read_resume_state(path: Path, *, user_pool_id: str, verify_email: bool) -> ResumeState:
-    """Read a report to resume; raise ``ReportError`` if it is missing or not a report."""
-    done: set[str] = set()
-    lines = keep = 0
+    """Read a report to resume; raise ``ReportError`` if it is missing or not a report.
+
+    Nothing is written here: a file refused is left exactly as it was.
+    """
     try:
-        with path.open("rb") as file:
-            while raw := file.readline():
-                record = _parse_line(raw)
-                if record is None:
-                    if raw.endswith(b"\n"):
-                        msg = f"report {path}: line {lines + 1} is not a cognito-confirm result"
-                        raise ReportError(msg)
-                    break  # a last line cut short: that user is simply sent again
-                _check_pool(record, user_pool_id, path)
-                _settle(done, record, verify_email=verify_email)
-                lines += 1
-                keep += len(raw)
+        fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
     except OSError as exc:
         msg = f"cannot resume from report {path}: {exc.strerror or exc}"
         raise ReportError(msg) from None
-    return ResumeState(frozenset(done), lines, keep)
+    try:
+        with os.fdopen(fd, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise _not_a_report(path, "it is not a regular file")
+            done, lines, keep, size = _read_results(file, path, user_pool_id, verify_email)
+    except OSError as exc:
+        msg = f"cannot resume from report {path}: {exc.strerror or exc}"
+        raise ReportError(msg) from None
+    return ResumeState(frozenset(done), lines, keep, size, (info.st_dev, info.st_ino))
+
+
+def _read_results(
+    file: BinaryIO, path: Path, user_pool_id: str, verify_email: bool
+) -> tuple[set[str], int, int, int]:
+    """The users done, the lines read, where they end, and where the file ends."""
+    done: set[str] = set()
+    lines = keep = 0
+    while raw := file.readline(MAX_LINE_BYTES + 1):
+        if not raw.endswith(b"\n"):
+            if len(raw) > MAX_LINE_BYTES:
+                reason = f"line {lines + 1} is longer than {MAX_LINE_BYTES} bytes"
+                raise _not_a_report(path, reason)
+            if not _torn_line(raw):
+                raise _not_a_report(path, f"line {lines + 1} is not one of its results")
+            return done, lines, keep, keep + len(raw)  # that user is simply sent again
+        record = _parse_line(raw)
+        if record is None:
+            raise _not_a_report(path, f"line {lines + 1} is not one of its results")
+        _check_pool(record, user_pool_id, path)
+        _settle(done, record, verify_email=verify_email)
+        lines += 1
+        keep += len(raw)
+    return done, lines, keep, keep
+
+
+def _not_a_report(path: Path, reason: str) -> ReportError:
+    msg = (
+        f"report {path} is not a cognito-confirm report ({reason}): --resume appends only to "
+        "an earlier run's report; the file was left as it is"
+    )
+    return ReportError(msg)
 
 
 def _parse_line(raw: bytes) -> dict[str, object] | None:
-    if not raw.endswith(b"\n"):
-        return None
+    """The record on a complete line, if it has every report key with its type."""
     try:
         record = json.loads(raw)
     except ValueError:
         return None
     if not isinstance(record, dict):
         return None
-    if not isinstance(record.get("username"), str) or record.get("outcome") not in _OUTCOMES:
-        return None
-    return record
+    for key, types in _FIELD_TYPES.items():
+        if key not in record or not isinstance(record[key], types):
+            return None
+    return record if record["outcome"] in _OUTCOMES else None
+
+
+def _torn_line(raw: bytes) -> bool:
+    """Whether a last line without its newline is the start of a line the writer was writing.
+
+    A whole JSON object there was not cut short: it must then be a complete result.
+    """
+    if not (raw.startswith(_LINE_START) or _LINE_START.startswith(raw)):
+        return False
+    try:
+        json.loads(raw)
+    except ValueError:
+        return True
+    return _parse_line(raw) is not None
 
 
 def _check_pool(record: Mapping[str, object], user_pool_id: str, path: Path) -> None:
@@ -235,13 +311,24 @@ class ReportWriter:
 
     @classmethod
     def resume(cls, path: Path, state: ResumeState) -> ReportWriter:
-        """Append to an earlier run's report, cutting off a last line left incomplete."""
+        """Append to the report ``state`` was read from, cutting off a last line cut short.
+
+        Refused if the file is no longer the one read, or has changed since (another run?).
+        """
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0))
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | _OPEN_FLAGS)
         except OSError as exc:
             msg = f"cannot append to report {path}: {exc.strerror or exc}"
             raise ReportError(msg) from None
-        if os.fstat(fd).st_size > state.keep_bytes:
+        info = os.fstat(fd)
+        if (info.st_dev, info.st_ino) != state.file_id or info.st_size != state.size:
+            os.close(fd)
+            msg = (
+                f"report {path} changed after it was read (is another run writing it?); "
+                "it was left as it is"
+            )
+            raise ReportError(msg)
+        if info.st_size > state.keep_bytes:
             os.ftruncate(fd, state.keep_bytes)
         return cls(path, fd, created=False)
 
