@@ -66,28 +66,60 @@ async def test_a_ceiling_is_never_exceeded() -> None:
     assert pacer.rate == 30
 
 
-def test_first_episode_settles_below_the_admitted_rate() -> None:
-    """A first throttle after the burst: hold at MARGIN * FIRST * admitted * (1 - refused)."""
+def busy_start(pacer: AdaptiveRateLimiter, time: FakeTime, seconds: float) -> int:
+    """Calls at the pace for ``seconds``, each answered: what a migration's start looks like."""
+    calls = 0
+    while time.now < seconds:
+        slot = pacer.reserve()
+        assert slot is not None
+        time.now = slot
+        pacer.answered(slot)
+        calls += 1
+    return calls
+
+
+def test_first_episode_judges_the_overshoot_by_how_long_the_burst_lasted() -> None:
+    """A busy start at 40/s throttled after 5 s emptied a 50-call burst: 30/s were left."""
     time = FakeTime()
     pacer = limiter(40, time)
-    answer(pacer, time, 200, 40)  # 5 s at 40/s, the burst hiding the excess
-    pacer.throttled(time.now - 0.03)
-    admitted = 40 * (1 - 1 / 41)  # one refused among the last second's 41 calls
-    hold = pace.MARGIN * pace.FIRST * admitted
-    assert pacer.cuts == 1
-    assert pacer.rate == pytest.approx(pace.DRAIN * hold)
+    calls = busy_start(pacer, time, 5.0)
+    pacer.throttled(time.now)
+    drained = (calls - pace.ASSUMED_BURST) / 5.0  # the room left: 30/s
     time.now += pace.DRAIN_TIME
-    assert pacer.rate == pytest.approx(hold)
+    assert drained == pytest.approx(30, rel=0.02)
+    assert pacer.rate == pytest.approx(pace.MARGIN * drained, rel=0.02)
+
+
+def test_an_idle_start_is_judged_by_what_was_let_through() -> None:
+    """Sporadic calls (a web service) say nothing about a burst: FIRST * MARGIN * capacity."""
+    time = FakeTime()
+    pacer = limiter(40, time)
+    answer(pacer, time, 20, 4)  # 4 calls a second for 5 s: far below the pace of 40
+    pacer.throttled(time.now - 0.03)
+    capacity = 40 * (1 - 1 / 6)  # the pace, less the share refused in the last second
+    time.now += pace.DRAIN_TIME
+    assert pacer.rate == pytest.approx(pace.FIRST * pace.MARGIN * capacity)
+
+
+def test_an_unused_pace_does_not_grow() -> None:
+    """With no ceiling, an hour without calls leaves the pace where it was, not e^180 higher."""
+    time = FakeTime()
+    pacer = limiter(None, time)
+    busy_start(pacer, time, 1.0)
+    before = pacer.rate
+    time.now += 3600
+    pacer.reserve()
+    assert pacer.rate == pytest.approx(before, rel=0.01)
 
 
 def test_a_quick_first_throttle_is_trusted() -> None:
     """Refused within QUICK_START of the start (no burst): hold at QUICK_MARGIN * capacity."""
     time = FakeTime()
     pacer = limiter(60, time)
-    answer(pacer, time, 50, 60)  # 0.83 s: fixed windows refuse the 51st call
+    calls = busy_start(pacer, time, 0.83)  # 50 calls: fixed windows refuse the 51st
     pacer.throttled(time.now)
-    capacity = 50 * (1 - 1 / 51)
-    assert pacer.rate == pytest.approx(pace.DRAIN * pace.QUICK_MARGIN * capacity)
+    capacity = calls * (1 - 1 / (calls + 1))
+    assert pacer.rate == pytest.approx(pace.DRAIN * pace.QUICK_MARGIN * capacity, rel=0.01)
 
 
 def test_one_cut_per_episode() -> None:

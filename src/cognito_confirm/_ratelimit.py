@@ -22,25 +22,33 @@ cut belong to it and change nothing more)::
            cut   |<------- probe wait: 5 s, doubling to 20 s ------->|
 
 - **Capacity** ``C`` (``_capacity``): the calls Cognito let through in the last ``WINDOW``
-  seconds, never more than the rate sent, scaled down by the share refused.
+  seconds when calls had to wait for the pace (the pace itself when none did: a web service's
+  few calls say what it asked for, not what there was), scaled down by the share refused.
 - **What a throttle teaches** depends on when it came:
 
   - at the start, within ``QUICK_START`` s: nothing hid the excess (fixed windows refuse at
     once), so C is trusted and the hold is ``QUICK_MARGIN * C``;
-  - later at the start, or during a drain or hold (the hold was not safe after all): a burst
-    hid the excess and live traffic took most of the refusals, so the hold is
-    ``FIRST * MARGIN * C``;
+  - later at the start (``_drained_capacity``): a burst hid the excess, and live traffic took
+    the first refusals, so C says little; how long the burst lasted says more. A busy start
+    that emptied a bucket of ``ASSUMED_BURST`` calls in T seconds had (calls - burst) / T a
+    second of room; the hold is ``MARGIN`` times that (``FIRST * MARGIN * C`` when the start
+    was not busy or the figure is implausible);
+  - during a drain or hold: the hold was not safe after all (live traffic grew), so the hold
+    becomes ``FIRST * MARGIN * C``;
   - during a probe from a hold that proved safe (``_after_probe``): refused almost at once,
-    the probe met the ceiling itself, and the hold may rise to ``QUICK_MARGIN * C`` with no
-    drain (fixed windows). Otherwise the probe is judged by the least capacity that could have
-    emptied a bucket of ``BURST_SECONDS`` of capacity along its path (``_least_capacity``): if
-    that is no more than the hold stood for, a burst explains it all, the hold stays, and the
-    next probe waits twice as long; if more, the room is real (live traffic went away) and the
-    hold becomes ``MARGIN`` times it.
+    the probe met the ceiling itself, and the hold may rise toward ``QUICK_MARGIN * C`` (by
+    ``QUICK_STEP`` at most) with no drain (fixed windows). Otherwise the probe is judged by the
+    least capacity that could have emptied a bucket of ``ASSUMED_BURST`` (or ``BURST_SECONDS``
+    of capacity, if more) along its path (``_least_capacity``): if that is no more than the
+    hold stood for, a burst explains it all, the hold stays, and the next probe waits twice as
+    long; if more, the room is real (live traffic went away) and the hold becomes ``MARGIN``
+    times it.
 
 - ``rate`` is the user's ceiling and the pace starts there; ``None`` means no ceiling of the
   user's, not "no pacing": the pace starts at Cognito's default quota and learns the same way.
 - A cut wakes the calls that wait for a slot at the old pace: they take a new one.
+- The pace's clock stops while nobody uses it (``IDLE``): an hour without calls neither
+  completes a hold nor grows a probe, since nothing was tested.
 
 The constants were chosen with ``python3 -m benchmarks.pacer_sim 10``: this pacer on a virtual
 clock against a 50/s token bucket with a burst of 50 (or fixed one-second windows), 30 ms
@@ -48,21 +56,23 @@ latency, 16 workers, 2,000 users, live sign-ups Poisson at 20/s and never retrie
 Medians over the seeds, the worst seed in brackets:
 
     scenario                       migration rate              live sign-ups throttled
-    live 20/s, rate=40 (default)   1.00 of what live left      0.38% (1.05%)
-    live 20/s, rate=60             1.00                        0.72% (1.38%)
-    live 20/s, rate=None           0.98                        0.78% (1.10%)
-    no live, rate=60/200/None      1.00/0.97/0.98 of quota     (0.15-0.4% of calls throttled)
+    live 20/s, rate=40 (default)   0.98 of what live left      0.59% (0.80%)
+    live 20/s, rate=60             0.99                        0.61% (1.23%)
+    live 20/s, rate=None           0.99                        0.63% (0.91%)
+    no live, rate=60/200/None      0.99/0.97/1.00 of quota     (0.15-0.4% of calls throttled)
     fixed 1 s windows, rate=60     0.95 of the quota           (0.3% of calls throttled)
-    live for 30 s, then none       the last quarter at 49/s of 50
+    live for 30 s, then none       the last quarter at 48/s of 50
 
 The 0.1 pacer (cut 15% at most once a second, climb back within seconds) let 3-4% of live
 sign-ups be throttled in the same simulation. What moved the figures: waking the calls queued
 at the old pace after a cut (worst seed 3.8% -> 1.2%); judging a probe by the excess a burst
 could hide rather than by its rate (a masked probe had set the hold above the free capacity);
-the FIRST discount. MARGIN 0.95 doubled the worst-seed harm; 0.90 cost 4% of throughput; a
-probe wait capped at 10 s found freed capacity sooner but raised the harm by half. Pacing calls
-at random (Poisson) rather than evenly lets the pacer see its share of the refusals (worst seed
-0.8%) but cost fixed windows 20% of the quota, so calls stay evenly spaced.
+judging the start by how long its burst lasted (default rate: worst seed 1.15% -> 0.80%, the
+first hold 26-30/s for 30/s free instead of 31-37/s). MARGIN 0.95 doubled the worst-seed harm;
+0.90 cost 4% of throughput; a probe wait capped at 10 s found freed capacity sooner but raised
+the harm by half. Pacing calls at random (Poisson) rather than evenly lets the pacer see its
+share of the refusals (worst seed 0.8%) but cost fixed windows 20% of the quota, and a jitter
+within each slot gained nothing, so calls stay evenly spaced.
 """
 
 from __future__ import annotations
@@ -102,10 +112,19 @@ PROBE_WAIT_MAX: Final = 20.0
 QUICK_SECONDS: Final = 0.75
 """A probe refused after fewer excess calls than this many seconds of the hold rate was not
 masked by a burst: it met the ceiling itself."""
+QUICK_STEP: Final = 1.03
+"""... but by this factor at most at a time: live traffic can make a refusal look quick."""
 QUICK_MARGIN: Final = 0.97
 """The hold after a refusal nothing masked, as a share of the capacity measured then."""
 BURST_SECONDS: Final = 1.25
 """The largest burst assumed, in seconds of the capacity the hold stood for."""
+ASSUMED_BURST: Final = 50.0
+"""The burst assumed at the start (one second of the default quota), to judge how far the
+start overshot from how long the burst lasted."""
+BUSY: Final = 0.9
+"""A start whose calls came at this share of the pace or more kept the pace busy."""
+IDLE: Final = 1.0
+"""After this many seconds with no call, the pace's clock stops: time unused tests nothing."""
 MIN_RATE: Final = 0.5
 """The pace never falls below this, so a run always moves."""
 
@@ -146,6 +165,8 @@ class AdaptiveRateLimiter:
         now = clock()
         self._settle = rate if rate is not None else DEFAULT_QUOTA
         self._started = now
+        self._waited = -math.inf
+        self._admitted = 0
         self._probe_wait = PROBE_WAIT_MIN
         self._draining = False
         # Start at the ceiling the user allows (else the default quota) as if a hold had just
@@ -188,9 +209,16 @@ class AdaptiveRateLimiter:
         Synchronous, for callers that schedule their own waiting (the simulation does).
         """
         now = self._clock()
+        idle = now - self._next_slot
+        if idle > IDLE:
+            # Nobody used the pace meanwhile, so nothing tested it: its clock stood still.
+            self._cut_at += idle
+            self._started += idle
         slot = max(now, self._next_slot)
         if max_wait is not None and slot - now > max_wait:
             return None
+        if slot > now:
+            self._waited = now
         self._next_slot = slot + 1.0 / self._rate_at(slot)
         return slot
 
@@ -218,6 +246,7 @@ class AdaptiveRateLimiter:
         """Report a call granted at ``sent_at`` that Cognito answered without throttling it."""
         now = self._clock()
         self._answers.append(now)
+        self._admitted += 1
         _trim(self._answers, now - WINDOW)
 
     def throttled(self, sent_at: float) -> None:
@@ -237,21 +266,43 @@ class AdaptiveRateLimiter:
         elif not self.cuts and sent_at - self._started < QUICK_START:
             # Refused at once: no burst hid how far the start overshot.
             settle = QUICK_MARGIN * measured / MARGIN
+        elif not self.cuts:
+            settle = MARGIN * self._drained_capacity(sent_at, measured / MARGIN)
         else:
-            settle = FIRST * measured  # a burst hid the start's excess, or the hold was unsafe
+            settle = FIRST * measured  # the hold was not safe after all
         self._settle = max(MIN_RATE, min(settle, self._ceiling))
         self._cut_at = now
         self._next_slot = max(self._next_slot, now + 1.0 / self._rate_at(now))
         self.cuts += 1
         self.epoch += 1
 
+    def _drained_capacity(self, sent_at: float, measured: float) -> float:
+        """The capacity that let this start empty a bucket of ``ASSUMED_BURST`` calls.
+
+        Live traffic takes the first refusals, so the rate let through is no evidence of the
+        room left; how long the burst lasted is. Used only when the start kept the pace busy.
+        """
+        elapsed = sent_at - self._started
+        busy = self._admitted >= BUSY * self._settle * elapsed  # the whole start, not a window
+        drained = (self._admitted - ASSUMED_BURST) / elapsed
+        if busy and drained >= FIRST * measured / 2:
+            return min(measured, drained)
+        return FIRST * measured
+
     def _capacity(self, rate: float) -> float:
-        """What the quota leaves this process, judged from the last ``WINDOW`` seconds."""
+        """What the quota leaves this process, judged from the last ``WINDOW`` seconds.
+
+        The calls let through, when calls had to wait for the pace; the pace itself when none
+        did (a web service's few calls say how much it asked for, not how much there was).
+        Either way scaled down by the share refused.
+        """
         answered, refused = len(self._answers), len(self._throttled_at)
-        if not answered:
+        calls = answered + refused
+        if not calls:
             return rate * DRAIN
-        refused_share = refused / (answered + refused)
-        return min(rate, answered / WINDOW) * (1 - refused_share)
+        busy = self._clock() - self._waited < WINDOW
+        let_through = answered / WINDOW if busy else rate
+        return min(rate, let_through) * (1 - refused / calls)
 
     def _after_probe(self, sent_at: float, rate: float, measured: float) -> float:
         """The hold rate after a probe from a hold that proved safe was throttled."""
@@ -261,8 +312,9 @@ class AdaptiveRateLimiter:
             # Refused almost at once (fixed windows do that): the probe met the ceiling itself.
             self._probe_wait = min(2 * self._probe_wait, PROBE_WAIT_MAX)
             self._draining = False  # nothing hid a burst, so there is no bucket to refill
-            return max(hold, QUICK_MARGIN * measured / MARGIN)
-        found = self._least_capacity(start, sent_at, BURST_SECONDS * hold / MARGIN)
+            return max(hold, min(QUICK_MARGIN * measured / MARGIN, QUICK_STEP * hold))
+        burst = max(ASSUMED_BURST, BURST_SECONDS * hold / MARGIN)
+        found = self._least_capacity(start, sent_at, burst)
         if MARGIN * found <= hold:
             # A burst could hide all the probe sent: no evidence of more room.
             self._probe_wait = min(2 * self._probe_wait, PROBE_WAIT_MAX)
