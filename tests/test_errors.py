@@ -10,6 +10,7 @@ from cognito_confirm import (
     AccessDeniedError,
     CognitoConfirmer,
     CognitoConfirmError,
+    CredentialsError,
     InternalServerError,
     InvalidParameterError,
     LambdaTriggerError,
@@ -27,7 +28,7 @@ from cognito_confirm import (
     UserPoolNotFoundError,
     error_class_for,
 )
-from cognito_confirm._errors import user_status_in
+from cognito_confirm._errors import translated, user_status_in
 from cognito_confirm.testing import FakeCognito
 
 EXPECTED = {
@@ -225,3 +226,19 @@ def test_errors_keep_usernames_out_of_their_text() -> None:
     assert error.username == "secret.person@example.com"
     status_error = NotConfirmableError("... FORCE_CHANGE_PASSWORD", status="X", username="p")
     assert status_error.status == "X"
+
+
+async def test_translated_turns_botocore_failures_into_library_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unreachable endpoint is a TransportError; missing credentials a CredentialsError."""
+    with FakeCognito() as fake:
+        closed_url = fake.endpoint_url
+    async with CognitoConfirmer("us-east-1_Pool1", endpoint_url=closed_url) as confirmer:
+        with pytest.raises(TransportError):
+            await translated(lambda: confirmer.client.describe_user_pool(UserPoolId="us-east-1_P"))
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    async with CognitoConfirmer("us-east-1_Pool1", endpoint_url=closed_url) as confirmer:
+        with pytest.raises(CredentialsError):
+            await translated(lambda: confirmer.client.describe_user_pool(UserPoolId="us-east-1_P"))

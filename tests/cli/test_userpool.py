@@ -12,12 +12,9 @@ import pytest
 from cognito_confirm import (
     AccessDeniedError,
     CognitoConfirmer,
-    CredentialsError,
     Outcome,
-    TransportError,
     UserPoolNotFoundError,
 )
-from cognito_confirm._errors import translated
 from cognito_confirm.cli.userpool import (
     UNCONFIRMED_FILTER,
     EmailVerifier,
@@ -205,19 +202,3 @@ async def test_email_verifier_stops_calling_after_access_denied(
     assert first == second
     assert first.error_code == "AccessDeniedException"
     assert fake.stats().requests["AdminUpdateUserAttributes"] == 1
-
-
-async def test_translated_turns_botocore_failures_into_library_errors(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """An unreachable endpoint is a TransportError; missing credentials a CredentialsError."""
-    with FakeCognito() as fake:
-        closed_url = fake.endpoint_url
-    async with CognitoConfirmer("us-east-1_Pool1", endpoint_url=closed_url) as confirmer:
-        with pytest.raises(TransportError):
-            await translated(lambda: confirmer.client.describe_user_pool(UserPoolId="us-east-1_P"))
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    async with CognitoConfirmer("us-east-1_Pool1", endpoint_url=closed_url) as confirmer:
-        with pytest.raises(CredentialsError):
-            await translated(lambda: confirmer.client.describe_user_pool(UserPoolId="us-east-1_P"))
