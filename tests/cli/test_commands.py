@@ -215,18 +215,6 @@ def test_setup_error_mid_run_keeps_the_results_so_far(
     assert fake.user_status("d") == "UNCONFIRMED"
 
 
-def test_undecodable_line_mid_file_stops_the_run(
-    fake: FakeCognito, report: Path, tmp_path: Path
-) -> None:
-    """A bad byte deep in the input: the users before it get their results, then exit 2."""
-    fake.add_users(["a", "b"])
-    path = tmp_path / "users.txt"
-    path.write_bytes(b"a\nb\n\xff\nc\n")
-    result = confirm(fake, report, "--input", str(path))
-    assert_one_line_error(result, "line 3 is not valid UTF-8")
-    assert sorted(line["username"] for line in read_report(report)) == ["a", "b"]
-
-
 def test_dry_run_sends_nothing_and_prints_counts(
     fake: FakeCognito, report: Path, tmp_path: Path
 ) -> None:

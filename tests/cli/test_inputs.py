@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import errno
 import io
 import os
+import re
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,6 +16,7 @@ import pytest
 
 from cognito_confirm.cli.inputs import (
     MAX_LINE_BYTES,
+    MAX_ROW_LINES,
     FileSource,
     InputError,
     IterableSource,
@@ -52,16 +55,10 @@ def test_overlong_line_is_refused() -> None:
 def test_csv_column_is_read_by_header_name() -> None:
     """The named column is taken, trimmed; blank rows are dropped, empty cells kept as ''."""
     data = (
-        "\ufeffid, email ,username\r\n"
-        '1,a@x,"alice"\r\n'
-        "\r\n"
-        ",,\n"
-        '2,"b\nwith newline", bob \n'
-        "3,c@x,\n"
-        "4\n"
+        '\ufeffid, email ,username\r\n1,a@x,"alice"\r\n\r\n,,\n2,"b\nwith newline", bob \n3,c@x,\n'
     ).encode()
-    assert parse(data, column="username") == ["alice", "bob", "", ""]
-    assert parse(data, column="email") == ["a@x", "b\nwith newline", "c@x", ""]
+    assert parse(data, column="username") == ["alice", "bob", ""]
+    assert parse(data, column="email") == ["a@x", "b\nwith newline", "c@x"]
 
 
 def test_csv_missing_column_does_not_quote_the_header() -> None:
@@ -80,6 +77,67 @@ def test_csv_empty_file_and_malformed_rows_are_errors() -> None:
         parse(b"", column="username")
     with pytest.raises(InputError, match="CSV error at line 2: new-line character"):
         parse(b"username\nsecret\rname\n", column="username")
+
+
+def stray_quote_csv(rows: int, at: int, filler: str = "x") -> bytes:
+    """A CSV of ``rows`` users whose row ``at`` (counted from 1, the header being line 1) has
+    an opening quote and no closing one: the issue's ``user000010,"O'Brien``."""
+    lines = ["username,name"]
+    lines += [
+        f"user{n:06d},\"O'Brien" if n + 2 == at else f"user{n:06d},{filler}" for n in range(rows)
+    ]
+    return "".join(f"{line}\n" for line in lines).encode()
+
+
+def test_csv_unterminated_quote_names_its_line() -> None:
+    """Issue 11 case 2: a stray quote on line 12 of 101 is an error naming line 12, not 11 users."""
+    with pytest.raises(InputError, match=r"line 12: a quoted field opens .* never closed"):
+        parse(stray_quote_csv(100, at=12), column="username")
+
+
+def test_csv_stray_quote_past_the_field_limit_names_its_line() -> None:
+    """A stray quote followed by more than the csv field limit names the quote's line."""
+    data = stray_quote_csv(3000, at=12, filler="x" * 60)
+    assert len(data) > csv.field_size_limit()
+    with pytest.raises(InputError, match="line 12: a field in the row starting there runs past"):
+        parse(data, column="username")
+
+
+def test_csv_stray_quote_closed_later_is_caught() -> None:
+    """A stray quote closed by another one lines later: too many lines, or cells, for one row."""
+    long_row = b'username,name\na,"x\n' + b"b,y\n" * MAX_ROW_LINES + b'c,z"\nd,w\n'
+    with pytest.raises(InputError, match="line 2: the row starting there runs over 12 lines"):
+        parse(long_row, column="username")
+    shifted = b'username,name\na,"x\nb,y"\nc,z\n'  # closes within the row limit
+    assert parse(shifted, column="username") == ["a", "c"]  # a legal multi-line cell
+    extra = b'username,name\na,"x\nb",y\nc,z\n'
+    with pytest.raises(InputError, match="line 2: 3 cells where the header has 2"):
+        parse(extra, column="username")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"username,name\na,b,c\n", "line 2: 3 cells where the header has 2"),
+        (b"username,name\na\n", "line 2: 1 cells where the header has 2"),
+        (b'username,name\n\na,"b"c\n', "line 3: ',' expected after '\"'"),
+    ],
+)
+def test_csv_malformed_row_names_its_line(data: bytes, message: str) -> None:
+    """A row with the wrong number of cells, or a quote mid-field, is an error naming its line."""
+    with pytest.raises(InputError, match=re.escape(message)):
+        parse(data, column="username")
+
+
+def test_csv_duplicate_header_names_are_errors() -> None:
+    """email,email: which column is meant is a guess, so it is an error; other names unquoted."""
+    with pytest.raises(InputError, match=r"two 'email' columns \(1 and 2\)"):
+        parse(b"email,email\na@x,b@x\n", column="email")
+    with pytest.raises(InputError) as caught:
+        parse(b"alice,alice,username\n1,2,3\n", column="username")
+    assert "columns of the same name (1 and 2)" in str(caught.value)
+    assert "alice" not in str(caught.value)
+    assert parse(b"username,,\nbob,,\n", column="username") == ["bob"]  # blank names repeat
 
 
 async def read_all(source: FileSource) -> list[str]:
@@ -101,13 +159,29 @@ async def test_file_source_streams_a_file_and_counts_it(tmp_path: Path) -> None:
     assert source.error is None
 
 
-async def test_file_source_keeps_a_late_error_and_ends(tmp_path: Path) -> None:
-    """A bad line deep in the file ends the input after the good ones, keeping the error."""
+async def test_a_bad_line_deep_in_a_file_is_raised_before_any_username(tmp_path: Path) -> None:
+    """A regular file is checked whole by start(): a bad line at 2,001 stops it before any name."""
     path = tmp_path / "users.txt"
     path.write_bytes(b"".join(b"user%d\n" % n for n in range(2000)) + b"\xff\n" + b"never\n")
     async with FileSource(str(path)) as source:
-        await source.start()
-        names = await read_all(source)
+        with pytest.raises(InputError, match="line 2001 is not valid UTF-8"):
+            await source.start()
+    assert source.total is None
+
+
+async def test_a_pipe_keeps_a_late_error_and_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipe cannot be checked ahead: a bad line ends it after the good ones, keeping the error."""
+    read_end, write_end = os.pipe()
+    data = b"".join(b"user%d\n" % n for n in range(2000)) + b"\xff\n" + b"never\n"
+    writer = threading.Thread(target=lambda: (os.write(write_end, data), os.close(write_end)))
+    writer.start()
+    with os.fdopen(read_end, "rb") as reader:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(reader))
+        async with FileSource("-") as source:
+            await source.start()
+            with anyio.fail_after(5):
+                names = await read_all(source)
+    writer.join()
     assert len(names) == 2000
     assert source.error is not None
     assert "line 2001" in str(source.error)

@@ -9,11 +9,25 @@ Ctrl-C. The event loop side pulls from the queue in a worker thread only while i
 then drains it without blocking, so a fast file costs one thread hop per thousand names while a
 slow pipe's lines still go through one by one as they arrive.
 
+Standard input is read with ``os.read`` on its file descriptor, not through ``sys.stdin``: a
+daemon thread blocked inside a buffered reader holds that reader's lock, and an interpreter
+exiting meanwhile (Ctrl-C, a setup error) aborts with "Fatal Python error:
+_enter_buffered_busy" (exit 134) when it cannot take the lock to close standard input.
+
+A regular file is checked whole before the first username is handed out (a second thread
+parses it, counting the usernames for the progress bar), so a bad line anywhere in it stops
+the run before anything is sent: a million lines take about a second. A pipe can only be
+checked as it is read: an error there ends the input early, and the run stops after the users
+already read.
+
 Text input: one username per line, UTF-8 with or without a BOM, surrounding whitespace trimmed,
-blank lines ignored. CSV input (``column``): the first row is the header; rows whose cells are
-all blank are ignored; a row with an empty cell in the column yields ``""``, which the engine
-reports ``invalid`` (so every non-blank line gets a result). Lines are never checked here: an
-invalid username goes through to the engine, which reports it.
+blank lines ignored. CSV input (``column``) is strict: the first row is the header, with no name
+twice; every other row has as many cells as the header, or all of them blank (then it is
+ignored); a quote left open, a row over more than ``MAX_ROW_LINES`` lines or a field over the
+csv module's size limit (the usual sign of a stray quote) is an error naming the line where its
+row starts. An empty cell in the column yields ``""``, which the engine reports ``invalid`` (so
+every non-blank row gets a result). Usernames are never checked here: an invalid one goes
+through to the engine, which reports it.
 """
 
 from __future__ import annotations
@@ -30,15 +44,26 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Final, Self
+from typing import BinaryIO, Final, Protocol, Self
 
 import anyio
 
-__all__ = ["STDIN", "FileSource", "InputError", "IterableSource", "parse_usernames"]
+__all__ = [
+    "MAX_LINE_BYTES",
+    "MAX_ROW_LINES",
+    "STDIN",
+    "FileSource",
+    "InputError",
+    "IterableSource",
+    "parse_usernames",
+]
 
 STDIN: Final = "-"
 MAX_LINE_BYTES: Final = 64 * 1024
 """Longer lines are refused: no username is that long, so the file is not a list of them."""
+MAX_ROW_LINES: Final = 10
+"""A CSV row over more lines than this (quoted fields may hold line breaks) has a stray quote."""
+_READ_SIZE: Final = 64 * 1024
 _QUEUE_SIZE: Final = 1024
 _BATCH_SIZE: Final = 1024
 _PUT_TIMEOUT: Final = 0.1
@@ -63,11 +88,18 @@ _END: Final = _End()
 _Item = str | _End | _Failed
 
 
-def parse_usernames(stream: BinaryIO, *, label: str, column: str | None = None) -> Iterator[str]:
+class LineReader(Protocol):
+    """What the parser reads: a binary file, or standard input's descriptor (``_FdLines``)."""
+
+    def readline(self, size: int, /) -> bytes:
+        """The next line, newline included, or its first ``size`` bytes; b"" at the end."""
+
+
+def parse_usernames(stream: LineReader, *, label: str, column: str | None = None) -> Iterator[str]:
     """The usernames in a binary stream of text lines, or of CSV rows when ``column`` is given.
 
     Raises ``InputError`` for undecodable or overlong lines, a CSV without that column, or a
-    malformed CSV row; ``label`` names the input in those messages.
+    malformed CSV (see the module doc); ``label`` names the input in those messages.
     """
     lines = _decoded_lines(stream, label)
     if column is None:
@@ -75,7 +107,7 @@ def parse_usernames(stream: BinaryIO, *, label: str, column: str | None = None) 
     return _csv_usernames(lines, column, label)
 
 
-def _decoded_lines(stream: BinaryIO, label: str) -> Iterator[str]:
+def _decoded_lines(stream: LineReader, label: str) -> Iterator[str]:
     """Decode line by line, so an error can name its line; the first line may carry a BOM."""
     number = 0
     while raw := stream.readline(MAX_LINE_BYTES + 1):
@@ -98,23 +130,53 @@ def _text_usernames(lines: Iterable[str]) -> Iterator[str]:
 
 
 def _csv_usernames(lines: Iterator[str], column: str, label: str) -> Iterator[str]:
-    reader = csv.reader(lines)
+    reader = csv.reader(lines, strict=True)
+    start = 1  # the line the row being read starts on
     try:
         header = next(reader, None)
         if header is None:
             msg = f"{label}: empty, expected a CSV header row with a {column!r} column"
             raise InputError(msg)
         position = _column_position(header, column, label)
+        start = reader.line_num + 1
         for row in reader:
+            if reader.line_num - start >= MAX_ROW_LINES:
+                msg = (
+                    f"{label}: CSV error at line {start}: the row starting there runs over "
+                    f"{reader.line_num - start + 1} lines (a stray quote?)"
+                )
+                raise InputError(msg)
             if any(cell.strip() for cell in row):
-                yield row[position].strip() if position < len(row) else ""
+                if len(row) != len(header):
+                    msg = (
+                        f"{label}: CSV error at line {start}: {len(row)} cells where the "
+                        f"header has {len(header)} (a stray comma or quote?)"
+                    )
+                    raise InputError(msg)
+                yield row[position].strip()
+            start = reader.line_num + 1
     except csv.Error as exc:
-        msg = f"{label}: CSV error at line {reader.line_num}: {exc}"
-        raise InputError(msg) from None
+        raise InputError(_csv_problem(label, start, reader.line_num, exc)) from None
+
+
+def _csv_problem(label: str, start: int, end: int, error: csv.Error) -> str:
+    """Name the line where the broken row starts: a stray quote shows only lines later."""
+    reason = str(error)
+    if reason == "unexpected end of data":
+        reason = "a quoted field opens in the row starting there and is never closed"
+    elif "field limit" in reason:
+        reason = (
+            f"a field in the row starting there runs past {csv.field_size_limit()} characters "
+            "(a stray quote?)"
+        )
+    elif end > start:
+        reason += f", in the row from line {start} to {end}"
+    return f"{label}: CSV error at line {start}: {reason}"
 
 
 def _column_position(header: list[str], column: str, label: str) -> int:
     names = [name.strip() for name in header]
+    _check_unique(names, column.strip(), label)
     if column.strip() in names:
         return names.index(column.strip())
     # The header's own names are not quoted: a file without a header has a user's data there.
@@ -123,6 +185,18 @@ def _column_position(header: list[str], column: str, label: str) -> int:
         f"(its {len(header)} columns are matched exactly; the first row must be the header)"
     )
     raise InputError(msg)
+
+
+def _check_unique(names: list[str], column: str, label: str) -> None:
+    """Two columns of one name: which one holds the usernames is anyone's guess."""
+    first: dict[str, int] = {}
+    for number, name in enumerate(names, start=1):
+        if name and name in first:
+            # Only the name asked for is quoted: the others may be a user's data.
+            which = f"{column!r} columns" if name == column else "columns of the same name"
+            msg = f"{label}: the CSV header has two {which} ({first[name]} and {number})"
+            raise InputError(msg)
+        first.setdefault(name, number)
 
 
 class IterableSource:
@@ -154,16 +228,16 @@ class IterableSource:
 class FileSource:
     """Usernames from a file or standard input, parsed in a daemon thread (see the module doc).
 
-    Use it as an async context manager, then iterate. ``start()`` waits for the first usernames,
-    so a missing CSV column or an undecodable first line is raised before anything is sent.
-    An error later in the input ends the iteration early and is kept in ``error``: the users
-    already read still get their results.
+    Use it as an async context manager, then iterate. ``start()`` checks a regular file whole
+    and waits for the first usernames, so a missing CSV column or a bad line anywhere in a file
+    is raised before anything is sent. An error later in a pipe ends the iteration early and is
+    kept in ``error``: the users already read still get their results.
 
     Attributes:
         label: How messages name the input (its path, or "standard input").
         error: Why the input ended early, if it did.
-        total: How many usernames a regular file holds, once a second thread has counted them
-            (None until then, and for standard input).
+        total: How many usernames a regular file holds, once it has been checked (None until
+            then, and for a pipe).
     """
 
     def __init__(self, path: str, *, column: str | None = None) -> None:
@@ -171,14 +245,17 @@ class FileSource:
         self.error: InputError | None = None
         self.total: int | None = None
         self._column = column
-        self._stream, self._owned = _open(path, self.label)
+        self._stream, self._owned, regular = _open(path, self.label)
         self._queue: queue.Queue[_Item] = queue.Queue(_QUEUE_SIZE)
         self._pending: deque[str] = deque()
         self._ended = False
         self._stopping = threading.Event()
         self._threads = [self._thread(self._parse, "input")]
-        if self._owned and _is_regular(self._stream):
-            self._threads.append(self._thread(lambda: self._count(path), "input count"))
+        self._checker: threading.Thread | None = None
+        self._check_error: InputError | None = None
+        if regular:
+            self._checker = self._thread(lambda: self._check(path), "input check")
+            self._threads.append(self._checker)
         for thread in self._threads:
             thread.start()
 
@@ -197,7 +274,12 @@ class FileSource:
         await self.aclose()
 
     async def start(self) -> None:
-        """Wait for the first usernames; raise the ``InputError`` if the input fails at once."""
+        """Check a regular file whole, then wait for the first usernames; raise the
+        ``InputError`` if the file is bad anywhere, or a pipe at once."""
+        if self._checker is not None:
+            await anyio.to_thread.run_sync(self._checker.join, abandon_on_cancel=True)
+            if self._check_error is not None:
+                raise self._check_error
         if not self._pending and not self._ended:
             await self._fill()
         if self.error is not None and not self._pending:
@@ -248,14 +330,14 @@ class FileSource:
     def _parse(self) -> None:
         """The parsing thread: usernames into the queue, then the end or the error."""
         try:
-            with self._stream if self._owned else contextlib.nullcontext():
+            with contextlib.closing(self._stream) if self._owned else contextlib.nullcontext():
                 for name in parse_usernames(self._stream, label=self.label, column=self._column):
                     if not self._put(name):
                         return
         except InputError as error:
             self._put(_Failed(error))
         except OSError as exc:
-            self._put(_Failed(InputError(f"cannot read {self.label}: {exc.strerror or exc}")))
+            self._put(_Failed(_read_error(self.label, exc)))
         else:
             self._put(_END)
 
@@ -268,8 +350,8 @@ class FileSource:
             return True
         return False
 
-    def _count(self, path: str) -> None:
-        """The counting thread: a second, quick pass over a regular file for the progress bar."""
+    def _check(self, path: str) -> None:
+        """The checking thread: a second, quick pass over a regular file, counting usernames."""
         count = 0
         try:
             with Path(path).open("rb") as stream:
@@ -277,22 +359,81 @@ class FileSource:
                     count += 1
                     if self._stopping.is_set():
                         return
-        except (InputError, OSError):
-            return  # the parsing thread reports the problem
+        except InputError as error:
+            self._check_error = error
+            return
+        except OSError as exc:
+            self._check_error = _read_error(self.label, exc)
+            return
         self.total = count
 
 
-def _open(path: str, label: str) -> tuple[BinaryIO, bool]:
-    """The binary stream to read and whether we own (and must close) it."""
+class _FdLines:
+    """Lines read with ``os.read`` from a descriptor: no buffered reader, so no lock that an
+    exiting interpreter could find held by a daemon thread (see the module doc)."""
+
+    def __init__(self, fd: int, *, owned: bool) -> None:
+        self._fd = fd
+        self._owned = owned
+        self._buffer = bytearray()
+        self._at_end = False
+
+    def readline(self, size: int, /) -> bytes:
+        """The next line, or its first ``size`` bytes; as soon as the pipe has it."""
+        while True:
+            newline = self._buffer.find(b"\n", 0, size)
+            if newline >= 0:
+                return self._take(newline + 1)
+            if len(self._buffer) >= size or self._at_end:
+                return self._take(min(size, len(self._buffer)))
+            chunk = os.read(self._fd, _READ_SIZE)
+            self._at_end = not chunk
+            self._buffer += chunk
+
+    def _take(self, length: int) -> bytes:
+        line = bytes(self._buffer[:length])
+        del self._buffer[:length]
+        return line
+
+    def close(self) -> None:
+        """Close the descriptor if it was opened here."""
+        if self._owned:
+            os.close(self._fd)
+
+
+class _Closable(LineReader, Protocol):
+    def close(self) -> None: ...
+
+
+def _open(path: str, label: str) -> tuple[_Closable, bool, bool]:
+    """What to read, whether we own (and must close) it, and whether it is a regular file."""
     if path == STDIN:
-        return sys.stdin.buffer, False
+        return _stdin(), False, False
     try:
-        return Path(path).open("rb"), True
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         msg = f"cannot read input {label}: {exc.strerror or exc}"
         raise InputError(msg) from None
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISDIR(mode):
+        os.close(fd)
+        msg = f"cannot read input {label}: Is a directory"
+        raise InputError(msg)
+    if stat.S_ISREG(mode):
+        return os.fdopen(fd, "rb"), True, True
+    return _FdLines(fd, owned=True), True, False  # a pipe or a device: read as it comes
 
 
-def _is_regular(stream: BinaryIO) -> bool:
-    """A file on disk (worth counting), not a pipe or a device that can be read only once."""
-    return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+def _stdin() -> _Closable:
+    """Standard input's descriptor, or the in-memory stream standing in for it (a test's)."""
+    buffer: BinaryIO | None = getattr(sys.stdin, "buffer", None)
+    if buffer is None:
+        return _FdLines(0, owned=False)  # no sys.stdin at all: reading fd 0 says why
+    try:
+        return _FdLines(buffer.fileno(), owned=False)
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return buffer
+
+
+def _read_error(label: str, exc: OSError) -> InputError:
+    return InputError(f"cannot read {label}: {exc.strerror or exc}")
