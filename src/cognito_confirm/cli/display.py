@@ -6,6 +6,7 @@ shown.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -124,14 +125,18 @@ def _stderr_is_terminal() -> bool:
 
 
 def print_summary(tally: Tally, report_path: Path) -> None:
-    """The table by outcome and the report's path, on stdout; no username appears."""
-    rate = tally.users / tally.elapsed if tally.elapsed > 0 else 0.0
+    """The table by outcome and the report's path, on stdout; no username appears.
+
+    The rate counts the users sent to Cognito only: skipped, duplicate and invalid ones cost
+    no call, and a resumed run that skips most of its input would otherwise boast.
+    """
+    rate = tally.sent / tally.elapsed if tally.elapsed > 0 else 0.0
     rows = tally.ordered()
     if tally.emails_verified or tally.emails_failed:
         rows += [("email verified", tally.emails_verified)]
         rows += [("email not verified", tally.emails_failed)]
     print_table(
-        f"{tally.users} users in {tally.elapsed:.1f} s ({rate:.0f} users/s)",
+        f"{tally.users} users in {tally.elapsed:.1f} s, {tally.sent} sent ({rate:.0f} users/s)",
         ("outcome", "users"),
         rows,
         f"report: {report_path}",
@@ -141,17 +146,45 @@ def print_summary(tally: Tally, report_path: Path) -> None:
 def print_table(
     heading: str, columns: tuple[str, str], rows: Iterable[tuple[str, int]], footing: str = ""
 ) -> None:
-    """A line, a table of counts by label, and another line, on stdout (no markup, no colour)."""
-    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
-    console.print(heading, markup=False)
+    """A line, a table of counts by label, and another line, on stdout (no markup, no colour).
+
+    A closed stdout (``| head -1``) loses the rest of the table, never the exit code.
+    """
     table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False)
     table.add_column(columns[0])
     table.add_column(columns[1], justify="right")
     for label, count in rows:
         table.add_row(label, str(count))
-    console.print(table)
-    if footing:
-        console.print(footing, markup=False)
+    try:
+        console = _Stdout(file=sys.stdout, highlight=False, soft_wrap=True)
+        console.print(heading, markup=False)
+        console.print(table)
+        if footing:
+            console.print(footing, markup=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()
+
+
+class _Stdout(Console):
+    """rich's console for stdout, minus its ``SystemExit(1)`` when the reader has gone."""
+
+    def on_broken_pipe(self) -> None:
+        """Drop the rest of the output quietly."""
+        self.quiet = True
+        _discard_stdout()
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device: the reader has gone, and the interpreter's own flush
+    at exit would otherwise fail again and turn the exit code into 120."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's runner): nothing will flush it at exit
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
 
 
 def error_line(message: str) -> None:

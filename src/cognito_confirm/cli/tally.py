@@ -24,6 +24,8 @@ _OUTCOME_ORDER: Final = (
     "invalid",
     "failed",
 )
+_NOT_SENT: Final = (RESUMED, "duplicate", "invalid")
+"""Labels of the users settled without a call to Cognito."""
 
 
 @dataclass
@@ -62,6 +64,11 @@ class Tally:
     def users(self) -> int:
         """How many users have a result."""
         return sum(self.counts.values())
+
+    @property
+    def sent(self) -> int:
+        """How many of them were sent to Cognito (not skipped, duplicate or invalid)."""
+        return self.users - sum(self.counts[label] for label in _NOT_SENT)
 
     def brief(self) -> str:
         """The counts in a few words, for the progress bar."""
