@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from cognito_confirm.cli.commands import cli
@@ -83,3 +84,15 @@ def test_undecodable_line_mid_pipe_stops_the_run_with_results_written(
     assert "report:" in result.stdout
     written = sorted(json.loads(line)["username"] for line in report.read_text().splitlines())
     assert written == ["a", "b"]
+
+
+@pytest.mark.parametrize("stdin", [b"", b"\n  \n"])
+def test_an_empty_input_leaves_no_report(fake: FakeCognito, tmp_path: Path, stdin: bytes) -> None:
+    """Nothing to confirm: exit 0, a note, and no empty report to block the next run."""
+    report = tmp_path / "report.jsonl"
+    result = confirm(fake, report, "--input", "-", stdin=stdin)
+    assert result.exit_code == 0, result.output
+    assert "no usernames" in result.stderr
+    assert not report.exists()
+    again = confirm(fake, report, "--input", "-", stdin=b"")
+    assert again.exit_code == 0, again.output

@@ -22,10 +22,12 @@ from .tally import RESUMED, Tally
 from .userpool import EmailVerifier, describe_pool
 
 __all__ = [
+    "DEFAULT_GRACE",
     "EXIT_INTERRUPTED",
     "EXIT_NOT_ALL_OK",
     "EXIT_OK",
     "EXIT_SETUP",
+    "STOP_SIGNALS",
     "BulkRun",
     "RunSettings",
     "UsernameSource",
@@ -38,6 +40,10 @@ EXIT_OK: Final = 0
 EXIT_NOT_ALL_OK: Final = 1
 EXIT_SETUP: Final = 2
 EXIT_INTERRUPTED: Final = 128 + signal.SIGINT
+DEFAULT_GRACE: Final = 10.0
+"""Seconds the calls in flight get after a stop signal: with the rest of the shutdown, well
+inside the 30 s that Kubernetes (and systemd's 90 s) allow before SIGKILL."""
+STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class UsernameSource(Protocol):
@@ -69,6 +75,7 @@ class RunSettings:
     client_metadata: Mapping[str, str] | None = None
     verify_email: bool = False
     show_progress: bool = True
+    grace: float = DEFAULT_GRACE
 
 
 class BulkRun:
@@ -80,9 +87,9 @@ class BulkRun:
                                  └──────────────────────────> report line, tally, progress
 
     Every result is written to the report the moment it is known (after its email check with
-    ``--verify-email``). The first SIGINT / SIGTERM stops reading input and lets the calls in
-    flight finish; a second one cancels them too (their users then have no line, so a resumed
-    run sends them again).
+    ``--verify-email``). The first SIGINT / SIGTERM / SIGHUP sends nothing new and gives the
+    calls in flight ``grace`` seconds to finish; then, or at a second signal, they are cancelled
+    (their users have no line, so a resumed run sends them again).
     """
 
     def __init__(
@@ -198,18 +205,26 @@ class BulkRun:
         if threading.current_thread() is not threading.main_thread():
             task_status.started()  # signals reach the main thread only
             return
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
             task_status.started()
-            async for signum in signals:
-                if self.tally.signal is None:
-                    self.tally.signal = signum
-                    self._display.note(
-                        f"{signal.Signals(signum).name}: sending no more users, waiting for the "
-                        "calls in flight (again to abandon them)"
-                    )
-                    self._stop()
-                else:
-                    self._abort.cancel()
+            async with anyio.create_task_group() as grace:
+                async for signum in signals:
+                    if self.tally.signal is None:
+                        self.tally.signal = signum
+                        self._display.note(
+                            f"{signal.Signals(signum).name}: sending no more users; the calls "
+                            f"in flight get {self._settings.grace:g} s to finish (signal again "
+                            "to abandon them now)"
+                        )
+                        self._stop()
+                        grace.start_soon(self._abandon_after, self._settings.grace)
+                    else:
+                        self._abort.cancel()
+
+    async def _abandon_after(self, grace: float) -> None:
+        await anyio.sleep(grace)
+        self._display.note("grace period over: abandoning the calls still in flight")
+        self._abort.cancel()
 
 
 async def run_bulk(
@@ -231,10 +246,18 @@ async def run_bulk(
 
 
 def finish(tally: Tally, writer: ReportWriter) -> int:
-    """Print what happened and return the exit code (see the module doc)."""
-    if tally.error is not None and writer.discard_if_unused():
-        error_line(str(tally.error))
-        return EXIT_SETUP
+    """Print what happened and return the exit code (see the module doc).
+
+    A report this run created and wrote nothing in is removed, unless a signal stopped the run
+    (``--resume`` then carries on with it): an empty report would only make the next run
+    refuse to start.
+    """
+    if tally.signal is None and writer.discard_if_unused():
+        if tally.error is not None:
+            error_line(str(tally.error))
+            return EXIT_SETUP
+        warning_line("no usernames to confirm: nothing was sent and no report was written")
+        return EXIT_OK
     print_summary(tally, writer.path)
     if tally.signal is not None:
         name = signal.Signals(tally.signal).name
