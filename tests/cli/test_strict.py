@@ -96,3 +96,79 @@ def test_an_empty_input_leaves_no_report(fake: FakeCognito, tmp_path: Path, stdi
     assert not report.exists()
     again = confirm(fake, report, "--input", "-", stdin=b"")
     assert again.exit_code == 0, again.output
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--rate", "nan"], "--rate"),
+        (["--rate", "inf"], "--rate"),
+        (["--grace", "nan"], "--grace"),
+        (["--grace", "-1"], "--grace"),
+        (["--endpoint-url", "localhost:18081"], "not an http:// or https:// URL"),
+        (["--endpoint-url", "http//x"], "not an http:// or https:// URL"),
+        (["--endpoint-url", ""], "not an http:// or https:// URL"),
+        (["--endpoint-url", "http://127.0.0.1:1/cognito"], "has a path"),
+        (["--endpoint-url", "http://127.0.0.1:99999"], "not a URL"),
+        (["--endpoint-url", "http://key:s3cret@127.0.0.1:1"], "credentials in it"),
+        (["--region", "bad_region!"], "not an AWS region name"),
+        (["--region", ""], "not an AWS region name"),
+    ],
+)
+def test_a_bad_option_is_one_line_and_creates_nothing(
+    fake: FakeCognito, tmp_path: Path, args: list[str], fragment: str
+) -> None:
+    """Issue 11 case 4: was a traceback and exit 1 for a malformed endpoint URL (and 200
+    users failed for one with a path); now one line, exit 2, no report, nothing sent."""
+    fake.add_users(["alice"])
+    report = tmp_path / "report.jsonl"
+    # The last --endpoint-url given wins: the bad one, when there is one.
+    result = confirm(fake, report, *args, "--input", users_file(tmp_path, ["alice"]))
+    line = assert_refused(result, fragment, "confirm --help)")
+    assert "s3cret" not in line
+    assert not report.exists()
+    assert fake.stats().requests == {}
+
+
+@pytest.mark.parametrize(
+    "variable", ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"]
+)
+def test_a_bad_endpoint_from_the_environment_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """botocore takes an endpoint from the environment too: it gets the same check."""
+    monkeypatch.setenv(variable, "localhost:18081")
+    report = tmp_path / "report.jsonl"
+    args = ["confirm", "--user-pool-id", "us-east-1_P", "--input", "-", "--report", str(report)]
+    result = CliRunner().invoke(cli, args, input=b"alice\n", catch_exceptions=False)
+    assert_refused(result, f"{variable}: 'localhost:18081' is not an http://")
+    assert not report.exists()
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_an_unknown_pool_names_region_when_it_differs(
+    fake: FakeCognito, tmp_path: Path, dry_run: list[str]
+) -> None:
+    """Issue 11 case 5: a pool id of eu-west-1 sent to us-east-1 by --region: the error says so."""
+    report = tmp_path / "report.jsonl"
+    args = [
+        "confirm",
+        "--user-pool-id",
+        "eu-west-1_FakePool1",
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        fake.endpoint_url,
+        "--report",
+        str(report),
+        "--input",
+        users_file(tmp_path, ["alice"]),
+        *dry_run,
+    ]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert_refused(
+        result,
+        "ResourceNotFoundException",
+        "the pool id names region eu-west-1, but --region sends the calls to us-east-1",
+    )
+    assert not report.exists()

@@ -4,6 +4,7 @@ Only ``main`` is public: the ``cognito-confirm`` script and ``python -m cognito_
 The modules, each importing only the ones listed after it (and the library)::
 
     commands   the click commands and their options: confirm, demo
+    options    the checks of option values click cannot do by type (rate, grace, endpoint, ...)
     run        BulkRun (shared by confirm and demo), dry_run, the exit codes
     display    the progress bar, the summary table, one-line errors and notes
     tally      what a run counts, by outcome

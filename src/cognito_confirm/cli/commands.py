@@ -8,10 +8,12 @@ Exit codes:
     0    every user ended confirmed, already confirmed, duplicate or skipped
          (--dry-run: the pool is reachable and no input item is invalid)
     1    some user did not (the report says which and why), or --verify-email failed for some
-    2    a usage or setup error, as one line on stderr: missing or unreadable input, missing CSV
-         column, malformed or unknown pool id, no credentials, access denied, existing report
-    130  stopped by SIGINT (Ctrl-C), 143 by SIGTERM: no new user was sent, the users in flight
-         finished and are in the report, and --resume carries on from there
+    2    a usage or setup error, as one line on stderr: a bad option, missing, unreadable or
+         malformed input, malformed or unknown pool id, no credentials, access denied, a report
+         that exists (or, with --resume, is not this pool's report); nothing is created or sent
+    130  stopped by SIGINT (Ctrl-C), 143 by SIGTERM, 129 by SIGHUP: nothing new was sent, the
+         calls in flight had --grace seconds to finish, every result is in the report, and
+         --resume carries on from there
 
 Usernames are personal data: nothing here prints or logs one (they go to the report file, mode
 0600, only), nor credentials, nor ClientMetadata. click and rich are imported in this package
@@ -20,11 +22,11 @@ only, so the library itself never pays for them.
 
 from __future__ import annotations
 
-import math
+import os
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -33,27 +35,38 @@ import anyio
 import click
 
 from .._client import DEFAULT_MAX_CONNECTIONS, DEFAULT_RATE, CognitoConfirmer
-from .._errors import CognitoConfirmError
+from .._errors import CognitoConfirmError, CredentialsError, UserPoolNotFoundError
 from .._quota import QuotaReading
 from .._validation import check_user_pool_id
 from .demo import DemoUnavailableError, demo_pool, demo_session
 from .display import PROG, error_line, warning_line
 from .inputs import FileSource, InputError, IterableSource
+from .options import (
+    endpoint_problem,
+    parse_endpoint,
+    parse_grace,
+    parse_metadata,
+    parse_rate,
+    parse_region,
+    region_note,
+)
 from .report import ReportError, ReportWriter, ResumeState, default_report_path, read_resume_state
 from .run import (
+    DEFAULT_GRACE,
     EXIT_INTERRUPTED,
     EXIT_SETUP,
     RunSettings,
     UsernameSource,
     dry_run,
     run_bulk,
+    with_region_note,
 )
 from .userpool import UnconfirmedUsers
 
 __all__ = ["cli", "main"]
 
 DEMO_CONCURRENCY: Final = 8
-MAX_RATE: Final = 10_000.0
+_ENDPOINT_VARIABLES: Final = ("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", "AWS_ENDPOINT_URL")
 
 _SETUP_ERRORS: Final = (InputError, ReportError, CognitoConfirmError, DemoUnavailableError)
 
@@ -77,6 +90,7 @@ class ConfirmOptions:
     verify_email: bool
     dry_run: bool
     no_progress: bool
+    grace: float
 
     def settings(self) -> RunSettings:
         """How the run sends."""
@@ -86,6 +100,8 @@ class ConfirmOptions:
             self.client_metadata,
             self.verify_email,
             not self.no_progress,
+            self.grace,
+            region_note(self.user_pool_id, self.region),
         )
 
     def confirmer(self) -> CognitoConfirmer:
@@ -116,36 +132,20 @@ def check_usage(options: ConfirmOptions) -> None:
     if path.lower().endswith(".csv") and options.column is None:
         msg = f"{path} looks like a CSV file: give --column NAME, the usernames' column"
         raise click.UsageError(msg)
+    if options.endpoint_url is None:
+        _check_endpoint_variables()
 
 
-def _parse_metadata(
-    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
-) -> dict[str, str] | None:
-    metadata: dict[str, str] = {}
-    for item in values:
-        key, equals, value = item.partition("=")
-        if not equals or not key:
-            # The value is not echoed: ClientMetadata may hold secrets.
-            msg = "expected KEY=VALUE"
-            raise click.BadParameter(msg)
-        metadata[key] = value
-    return metadata or None
-
-
-def _parse_rate(
-    _ctx: click.Context, _param: click.Parameter, value: str
-) -> float | Literal["auto"]:
-    text = value.strip().lower()
-    if text == "auto":
-        return "auto"
-    try:
-        rate = float(text)
-    except ValueError:
-        rate = math.nan
-    if not 0 < rate <= MAX_RATE:
-        msg = f"{value!r} is neither a number in (0, {MAX_RATE:g}] nor 'auto'"
-        raise click.BadParameter(msg)
-    return rate
+def _check_endpoint_variables() -> None:
+    """An endpoint botocore would take from the environment gets the option's check."""
+    for name in _ENDPOINT_VARIABLES:
+        value = os.environ.get(name)
+        if value:  # botocore ignores an empty one
+            problem = endpoint_problem(value)
+            if problem is not None:
+                msg = f"{name}: {problem}"
+                raise click.UsageError(msg)
+            return
 
 
 class _Cli(click.Group):
@@ -201,9 +201,18 @@ def cli() -> None:
     "up meanwhile too).",
 )
 @click.option("--column", metavar="NAME", help="Read --input as CSV; usernames in this column.")
-@click.option("--region", help="AWS region (default: the one the pool id starts with).")
+@click.option(
+    "--region",
+    callback=parse_region,
+    help="AWS region (default: the one the pool id starts with).",
+)
 @click.option("--profile", help="AWS profile from your AWS configuration.")
-@click.option("--endpoint-url", metavar="URL", help="Send the calls here instead of to AWS.")
+@click.option(
+    "--endpoint-url",
+    metavar="URL",
+    callback=parse_endpoint,
+    help="Send the calls here instead of to AWS: scheme://host[:port], no path.",
+)
 @click.option(
     "--report",
     "report_path",
@@ -227,7 +236,7 @@ def cli() -> None:
 @click.option(
     "--rate",
     metavar="RATE|auto",
-    callback=_parse_rate,
+    callback=parse_rate,
     default=str(DEFAULT_RATE),
     show_default=True,
     help="AdminConfirmSignUp calls per second at most, or 'auto': the account's UserCreation "
@@ -238,7 +247,7 @@ def cli() -> None:
     "--client-metadata",
     metavar="KEY=VALUE",
     multiple=True,
-    callback=_parse_metadata,
+    callback=parse_metadata,
     help="For the post-confirmation Lambda trigger; repeatable; never printed.",
 )
 @click.option(
@@ -252,6 +261,16 @@ def cli() -> None:
     is_flag=True,
     help="Read and check the input and the pool, print what would be sent, send nothing.",
 )
+@click.option(
+    "--grace",
+    metavar="SECONDS",
+    callback=parse_grace,
+    default=str(DEFAULT_GRACE),
+    show_default=True,
+    help="After SIGINT, SIGTERM or SIGHUP, how long the calls in flight may take to finish "
+    "before they are abandoned (nothing new is sent meanwhile). The default fits, with the "
+    "rest of the shutdown, in the 30 s Kubernetes allows.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
 def confirm(**options: Any) -> int:
     """Confirm users from a file, standard input or the pool.
@@ -264,7 +283,7 @@ def confirm(**options: Any) -> int:
       0    every user ended confirmed, already confirmed, duplicate or skipped
       1    some did not (the report says which and why)
       2    a usage or setup error (one line on stderr)
-      130  stopped by Ctrl-C, 143 by SIGTERM: --resume carries on
+      130  stopped by Ctrl-C, 143 by SIGTERM, 129 by SIGHUP: --resume carries on
     """
     parsed = ConfirmOptions(**options)
     check_usage(parsed)
@@ -301,7 +320,7 @@ async def _confirm_async(options: ConfirmOptions, resume: ResumeState | None) ->
             file_source = FileSource(options.input_path, column=options.column)
             stack.push_async_callback(file_source.aclose)
             await file_source.start()
-        confirmer = await stack.enter_async_context(options.confirmer())
+        confirmer = await stack.enter_async_context(_checked(options.confirmer()))
         if confirmer.quota is not None:
             _say_quota(confirmer.quota, confirmer.limiter.rate)
         source: UsernameSource
@@ -311,11 +330,31 @@ async def _confirm_async(options: ConfirmOptions, resume: ResumeState | None) ->
         else:
             source = file_source
         if options.dry_run:
-            code = await dry_run(confirmer, source, skip)
+            try:
+                code = await dry_run(confirmer, source, skip)
+            except UserPoolNotFoundError as error:
+                raise with_region_note(error, options.settings().region_note) from None
         else:
             writer = _open_report(options, resume)
             code = await run_bulk(confirmer, source, writer, options.settings(), skip=skip)
     return code
+
+
+@asynccontextmanager
+async def _checked(confirmer: CognitoConfirmer) -> AsyncIterator[CognitoConfirmer]:
+    """Open the confirmer; botocore's ValueError for a configuration it cannot use (an endpoint
+    or a region from the AWS config file, say) becomes a one-line setup error."""
+    try:
+        opened = await confirmer.__aenter__()
+    except ValueError as exc:
+        if isinstance(exc, CognitoConfirmError):
+            raise
+        msg = f"the AWS configuration gives no usable Cognito client: {exc}"
+        raise CredentialsError(msg) from None
+    try:
+        yield opened
+    finally:
+        await confirmer.aclose()
 
 
 def _say_quota(quota: QuotaReading, rate: float) -> None:

@@ -14,7 +14,7 @@ from anyio.abc import TaskGroup, TaskStatus
 
 from .._bulk import ResultStream, SkipCheck, Triage
 from .._client import CognitoConfirmer
-from .._errors import SetupError
+from .._errors import SetupError, UserPoolNotFoundError
 from .._result import ConfirmResult, Outcome
 from .display import Display, error_line, make_display, print_summary, print_table, warning_line
 from .report import EmailCheck, ReportError, ReportWriter, needs_email_check, report_record
@@ -34,6 +34,7 @@ __all__ = [
     "dry_run",
     "finish",
     "run_bulk",
+    "with_region_note",
 ]
 
 EXIT_OK: Final = 0
@@ -76,6 +77,7 @@ class RunSettings:
     verify_email: bool = False
     show_progress: bool = True
     grace: float = DEFAULT_GRACE
+    region_note: str | None = None
 
 
 class BulkRun:
@@ -242,7 +244,21 @@ async def run_bulk(
     finally:
         display.close()
         writer.close()
+    if tally.error is not None:
+        tally.error = with_region_note(tally.error, settings.region_note)
     return finish(tally, writer)
+
+
+def with_region_note(error: Exception, note: str | None) -> Exception:
+    """An unknown pool, with the note that --region sends the calls to another region."""
+    if note is None or not isinstance(error, UserPoolNotFoundError):
+        return error
+    return UserPoolNotFoundError(
+        f"{error.message} ({note})",
+        code=error.code,
+        request_id=error.request_id,
+        http_status=error.http_status,
+    )
 
 
 def finish(tally: Tally, writer: ReportWriter) -> int:
