@@ -173,7 +173,12 @@ async def test_a_pipe_keeps_a_late_error_and_ends(monkeypatch: pytest.MonkeyPatc
     """A pipe cannot be checked ahead: a bad line ends it after the good ones, keeping the error."""
     read_end, write_end = os.pipe()
     data = b"".join(b"user%d\n" % n for n in range(2000)) + b"\xff\n" + b"never\n"
-    writer = threading.Thread(target=lambda: (os.write(write_end, data), os.close(write_end)))
+
+    def write_and_close() -> None:
+        os.write(write_end, data)
+        os.close(write_end)
+
+    writer = threading.Thread(target=write_and_close)
     writer.start()
     with os.fdopen(read_end, "rb") as reader:
         monkeypatch.setattr("sys.stdin", io.TextIOWrapper(reader))
