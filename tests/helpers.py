@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,3 +61,47 @@ def users_file(tmp_path: Path, lines: Sequence[str], name: str = "users.txt") ->
     path = tmp_path / name
     path.write_text("".join(f"{line}\n" for line in lines))
     return str(path)
+
+
+# --- the command line as a process ----------------------------------------------------------
+
+PROCESS_TIMEOUT = 60.0
+
+
+def process_env(tmp_path: Path) -> dict[str, str]:
+    """Dummy credentials and no AWS configuration files, whatever the developer has."""
+    clean = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    return {
+        **clean,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def command(*args: str) -> list[str]:
+    """``python -m cognito_confirm ARGS``, with this interpreter."""
+    return [sys.executable, "-m", "cognito_confirm", *args]
+
+
+def complete_lines(report: Path) -> list[dict[str, Any]]:
+    """The report's complete lines (a line being written may be cut short)."""
+    if not report.exists():
+        return []
+    *lines, _partial = report.read_bytes().split(b"\n")
+    return [json.loads(line) for line in lines]
+
+
+def wait_until(
+    condition: Callable[[], bool], process: subprocess.Popen[str], *, may_exit: bool = False
+) -> None:
+    """Poll ``condition`` while ``process`` runs (its exit fails the test unless ``may_exit``)."""
+    deadline = time.monotonic() + PROCESS_TIMEOUT
+    while not condition():
+        if process.poll() is not None:
+            assert may_exit, process.communicate()
+            return
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

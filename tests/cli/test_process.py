@@ -3,40 +3,29 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cognito_confirm.testing import FakeCognito
-from tests.helpers import confirm_args, users_file
+from tests.helpers import (
+    PROCESS_TIMEOUT,
+    command,
+    complete_lines,
+    confirm_args,
+    process_env,
+    users_file,
+    wait_until,
+)
 
 CONCURRENCY = 8
-TIMEOUT = 60.0
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    """Dummy credentials and no AWS configuration files, whatever the developer has."""
-    clean = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    return {
-        **clean,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-
-
-def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cognito_confirm", *args]
+    return process_env(tmp_path)
 
 
 def confirm_command(fake: FakeCognito, report: Path, *args: str) -> list[str]:
@@ -51,24 +40,8 @@ def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        args, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+        args, env=env, capture_output=True, text=True, timeout=PROCESS_TIMEOUT, check=False
     )
-
-
-def complete_lines(report: Path) -> list[dict[str, Any]]:
-    """The report's complete lines (a line being written may be cut short)."""
-    if not report.exists():
-        return []
-    *lines, _partial = report.read_bytes().split(b"\n")
-    return [json.loads(line) for line in lines]
-
-
-def wait_until(condition: Callable[[], bool], process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not condition():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_kill_9_then_resume_sends_only_what_was_in_flight(
@@ -124,7 +97,7 @@ def test_signal_stops_cleanly_with_every_result_written(
     try:
         wait_until(lambda: len(complete_lines(report)) >= 20, process)
         process.send_signal(signum)
-        stdout, stderr = process.communicate(timeout=TIMEOUT)
+        stdout, stderr = process.communicate(timeout=PROCESS_TIMEOUT)
     finally:
         process.kill()
     assert process.returncode == code, stderr
