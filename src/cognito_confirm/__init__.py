@@ -2,8 +2,9 @@
 
 The public API lives here; the implementation is in private modules named after what they hold,
 each importing only those below it: ``_client`` (CognitoConfirmer), ``_bulk`` (the bulk engine),
-``_confirm`` (one user), ``_retry`` (the one retry loop), ``_ratelimit`` (the pacer), ``_quota``,
-``_errors``, ``_result``, ``_validation``. ``cognito_confirm.testing`` holds a fake Cognito
+``_verdict`` (which failures stop a run), ``_confirm`` (one user), ``_retry`` (the one retry
+loop), ``_gate`` (a run's outage and stop gate), ``_ratelimit`` (the pacer), ``_quota``,
+``_errors``, ``_answers`` (is an answer from AWS?), ``_result``, ``_validation``. ``cognito_confirm.testing`` holds a fake Cognito
 endpoint for your own tests; ``cognito_confirm.cli`` the command line (the ``[cli]`` extra),
 which this package never imports.
 """
@@ -17,8 +18,10 @@ from ._client import CognitoConfirmer
 from ._errors import (
     AccessDeniedError,
     ClientStateError,
+    ClockSkewError,
     CognitoConfirmError,
     CredentialsError,
+    EndpointNotCognitoError,
     EndpointUnreachableError,
     InternalServerError,
     InvalidParameterError,
@@ -29,6 +32,7 @@ from ._errors import (
     NotAuthorizedError,
     NotConfirmableError,
     OperationNotEnabledError,
+    RepeatedFailureError,
     SetupError,
     ThrottledError,
     TooManyFailedAttemptsError,
@@ -52,10 +56,12 @@ __all__ = [
     "AdaptiveRateLimiter",
     "BulkReport",
     "ClientStateError",
+    "ClockSkewError",
     "CognitoConfirmError",
     "CognitoConfirmer",
     "ConfirmResult",
     "CredentialsError",
+    "EndpointNotCognitoError",
     "EndpointUnreachableError",
     "InternalServerError",
     "InvalidParameterError",
@@ -67,6 +73,7 @@ __all__ = [
     "NotConfirmableError",
     "OperationNotEnabledError",
     "Outcome",
+    "RepeatedFailureError",
     "ResultStream",
     "RetryPolicy",
     "SetupError",

@@ -11,11 +11,18 @@ the users in flight plus the set of names seen (needed to report duplicates), ne
 Invalid, duplicate and skipped items get their result straight from the producer, decided by
 ``Triage`` (which the command line's ``--dry-run`` uses too). A worker confirms a user with the
 function it was given (``_confirm.confirm_user`` bound to a client): this module knows nothing of
-``CognitoConfirmer``.
+``CognitoConfirmer``. Every call passes the run's ``_gate.CallGate`` (held in an outage, shut by
+``stop()``), and every user's outcome goes to its ``_verdict.Judge`` (result or stop, and when
+the run may fan out from one user at a time to ``concurrency``).
+
+An input that raises (a file with a bad byte) is treated like a run-level error: nothing new is
+sent, the calls in flight finish and their results are delivered, then the input's exception
+itself is raised (not wrapped in an ``ExceptionGroup``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import (
     AsyncGenerator,
@@ -34,15 +41,13 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._confirm import Confirmation, result_without_call
-from ._errors import (
-    ClientStateError,
-    EndpointUnreachableError,
-    SetupError,
-    TransportError,
-)
+from ._errors import ClientStateError, SetupError
+from ._gate import DEFAULT_OUTAGE_BUDGET, CallGate
 from ._ratelimit import AdaptiveRateLimiter
 from ._result import BulkReport, ConfirmResult, Outcome
+from ._retry import NotSentError
 from ._validation import username_problem
+from ._verdict import Judge
 
 __all__ = ["ConfirmUser", "ResultStream", "SkipCheck", "Triage", "collect"]
 
@@ -54,7 +59,7 @@ class ConfirmUser(Protocol):
     """Confirms one valid username: ``_confirm.confirm_user`` bound to a client and a pool."""
 
     def __call__(
-        self, username: str, *, index: int, limiter: AdaptiveRateLimiter
+        self, username: str, *, index: int, limiter: AdaptiveRateLimiter, gate: CallGate
     ) -> Awaitable[Confirmation]: ...
 
 
@@ -106,10 +111,21 @@ class ResultStream:
     group, and a task group must not be suspended inside an async generator (PEP 789): leaving
     the block cancels whatever is still running, deterministically.
 
-    Every input item gets exactly one result, in completion order (``result.index`` is its
-    position in the input). If a ``SetupError`` (unknown pool, bad credentials, access denied)
-    dooms the run, no new user is sent, the calls in flight finish, their results are delivered,
-    and then iteration raises that error.
+    Every user sent gets exactly one result, in completion order (``result.index`` is its
+    position in the input), and so does every item settled without a call (invalid, duplicate,
+    skipped). Items read but never sent (after ``stop()``, or when the run stopped early) get
+    none: a resumed run sends them.
+
+    The run starts with one user and fans out to ``concurrency`` once Cognito has answered one.
+    It stops early, raising a ``SetupError`` once the calls in flight are done and their results
+    delivered, on an error that dooms it: the pool, the credentials, the signature or the clock
+    at once (that user gets no result); ``RepeatedFailureError`` when three users in a row
+    failed with the same error that is not about a user; ``EndpointUnreachableError`` when the
+    first user got no answer, or an outage outlasted ``outage_budget``. In an outage (calls of
+    several users in a row unanswered: dropped, timed out, HTTP 5xx) the run sends nobody
+    new and holds the users in flight, probes once in a while, and carries on when the endpoint
+    answers: those users do not fail. An input that raises ends the run the same way, with the
+    input's own exception.
 
     Attributes:
         limiter: The run's adaptive rate limiter (its ``rate``, ``throttles`` and ``cuts``).
@@ -127,6 +143,7 @@ class ResultStream:
         connections: int,
         limiter: AdaptiveRateLimiter,
         skip: SkipCheck | None = None,
+        outage_budget: float = DEFAULT_OUTAGE_BUDGET,
     ) -> None:
         if isinstance(usernames, str | bytes):
             msg = "usernames must be an iterable of usernames, not one string: wrap it in a list"
@@ -145,17 +162,20 @@ class ResultStream:
         self._confirm = confirm
         self._concurrency = concurrency
         self._triage = Triage(skip)
+        self._gate = CallGate(outage_budget=outage_budget)
+        self._judge = Judge()
         self.limiter = limiter
         self.read = 0
         self.in_flight = 0
         self.max_in_flight = 0
-        self._fatal: SetupError | None = None
+        self._failure: Exception | None = None
         self._undelivered: list[ConfirmResult] = []
-        self._answered = False
         self._stopping = False
         self._entered = False
         self._task_group: TaskGroup | None = None
         self._producer_scope: anyio.CancelScope | None = None
+        self._worker_scopes: set[anyio.CancelScope] = set()
+        self._fan_out: anyio.CapacityLimiter | None = None
         self._results: MemoryObjectReceiveStream[ConfirmResult] | None = None
 
     @property
@@ -169,8 +189,19 @@ class ResultStream:
 
     @property
     def fatal_error(self) -> SetupError | None:
-        """The error that stopped the run early, if one did."""
-        return self._fatal
+        """The ``SetupError`` that stopped the run early, if one did."""
+        return self._failure if isinstance(self._failure, SetupError) else None
+
+    @property
+    def input_error(self) -> Exception | None:
+        """The exception the input raised, if it did (iteration raises it at the end)."""
+        failure = self._failure
+        return None if failure is None or isinstance(failure, SetupError) else failure
+
+    @property
+    def outage(self) -> float | None:
+        """Seconds without an answer while the run is held in an outage; None otherwise."""
+        return self._gate.outage
 
     async def __aenter__(self) -> Self:
         if self._entered:
@@ -184,6 +215,7 @@ class ResultStream:
         # event loop for each hand-over; reading stays bounded by twice the concurrency.
         work_in, work_out = anyio.create_memory_object_stream[_Work](self._concurrency)
         self._results = results_out
+        self._fan_out = anyio.CapacityLimiter(1)  # slow start: see _verdict
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         self._task_group = task_group
@@ -204,6 +236,7 @@ class ResultStream:
         assert self._results is not None  # noqa: S101 - set by __aenter__
         # Leaving early (break, exception, cancellation) cancels whatever is still running;
         # after a full iteration every task has already ended and this changes nothing.
+        self._gate.stop()
         self._task_group.cancel_scope.cancel()
         try:
             if exc is not None and not isinstance(exc, anyio.get_cancelled_exc_class()):
@@ -234,19 +267,34 @@ class ResultStream:
         try:
             return await _receive(self._results)
         except anyio.EndOfStream:
-            if self._fatal is not None:
-                raise self._fatal from None
-            raise StopAsyncIteration from None
+            pass
+        # Raised here, outside the except clause, so the error keeps its own cause and context.
+        if self._failure is not None:
+            raise self._failure
+        raise StopAsyncIteration
 
     def stop(self) -> None:
-        """Stop reading input; the users in flight finish and their results still arrive.
+        """Send nothing more; the calls in flight finish and their results still arrive.
 
-        Iteration then ends normally. Items read but not yet sent get no result: a resumed run
-        sends them.
+        Iteration then ends normally. Nothing new is sent, not even a call waiting for its slot
+        in the pace or for its backoff: a user not sent yet gets no result (a resumed run
+        sends it), one already sent ends with its last call's error (``failed``). Idempotent.
         """
         self._stopping = True
+        self._gate.stop()
         if self._producer_scope is not None:
             self._producer_scope.cancel()
+
+    def abort(self) -> None:
+        """``stop()``, and cancel the calls in flight too (e.g. after a grace period).
+
+        Their users get no result: a call may have reached Cognito, and a resumed run sends it
+        again (Cognito then answers "already confirmed"). Results already complete are still
+        delivered by the iteration, which then ends normally.
+        """
+        self.stop()
+        for scope in self._worker_scopes:
+            scope.cancel()
 
     async def _produce(
         self,
@@ -256,7 +304,14 @@ class ResultStream:
         assert self._producer_scope is not None  # noqa: S101 - set by __aenter__
         with self._producer_scope:
             async with work, results, aclosing(_enumerate(self._usernames)) as items:
-                async for index, name in items:
+                while True:
+                    try:
+                        index, name = await anext(items)
+                    except StopAsyncIteration:
+                        return
+                    except Exception as error:  # noqa: BLE001 - the input's own: raised at the end
+                        self._fail(error)
+                        return
                     self.read = index + 1
                     settled = self._triage(index, name)
                     if settled is not None:
@@ -269,39 +324,49 @@ class ResultStream:
         work: MemoryObjectReceiveStream[_Work],
         results: MemoryObjectSendStream[ConfirmResult],
     ) -> None:
-        async with work, results:
-            while not self._stopping:
-                try:
-                    index, name = await _receive(work)
-                except anyio.EndOfStream:
-                    return
-                if self._stopping:  # read but never sent: a resumed run sends it
-                    return
-                self.in_flight += 1
-                self.max_in_flight = max(self.max_in_flight, self.in_flight)
-                try:
-                    confirmation = await self._confirm(name, index=index, limiter=self.limiter)
-                finally:
-                    self.in_flight -= 1
-                error = confirmation.error
-                if not isinstance(error, TransportError):
-                    self._answered = True
-                elif not self._answered:
-                    self._abort(_unreachable(error))
-                    continue
-                if isinstance(error, SetupError):
-                    self._abort(error)
-                    continue
-                result = confirmation.result
-                try:
-                    await _send(results, result)
-                except BaseException:
-                    self._undelivered.append(result)
-                    raise
+        scope = anyio.CancelScope()
+        self._worker_scopes.add(scope)
+        with scope:
+            async with work, results:
+                while not self._stopping:
+                    try:
+                        index, name = await _receive(work)
+                    except anyio.EndOfStream:
+                        return
+                    result = await self._confirm_one(index, name)
+                    if result is not None:
+                        try:
+                            await _send(results, result)
+                        except BaseException:
+                            self._undelivered.append(result)
+                            raise
 
-    def _abort(self, error: SetupError) -> None:
-        if self._fatal is None:
-            self._fatal = error
+    async def _confirm_one(self, index: int, name: str) -> ConfirmResult | None:
+        """Confirm one user in its turn: its result, or None for a user with none."""
+        assert self._fan_out is not None  # noqa: S101 - set by __aenter__
+        async with self._fan_out:
+            if self._stopping:  # read but never sent: a resumed run sends it
+                return None
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                confirmation = await self._confirm(
+                    name, index=index, limiter=self.limiter, gate=self._gate
+                )
+            finally:
+                self.in_flight -= 1
+        if isinstance(confirmation.error, NotSentError):
+            return None
+        deliver, fatal = self._judge.verdict(confirmation.error)
+        if self._judge.answered:
+            self._fan_out.total_tokens = self._concurrency
+        if fatal is not None:
+            self._fail(fatal)
+        return confirmation.result if deliver else None
+
+    def _fail(self, error: Exception) -> None:
+        if self._failure is None:
+            self._failure = error
         self.stop()
 
 
@@ -326,15 +391,12 @@ async def _receive(stream: MemoryObjectReceiveStream[_T]) -> _T:
         return await stream.receive()
 
 
-def _unreachable(error: TransportError) -> EndpointUnreachableError:
-    msg = f"no answer from Cognito after {error.__class__.__name__}: {error.message}"
-    return EndpointUnreachableError(msg, code=error.code, request_id=error.request_id)
-
-
 async def collect(stream: ResultStream) -> BulkReport:
     """Run a stream to its end and return every result in input order (``confirm_many``).
 
     A ``SetupError`` that stops the run is raised with ``partial_report``: the results so far.
+    So is an exception the input raised: the same attribute is set on it (``getattr(error,
+    "partial_report", None)``), and a note says so.
     """
     started = time.monotonic()
     results: list[ConfirmResult] = []
@@ -345,7 +407,21 @@ async def collect(stream: ResultStream) -> BulkReport:
     except SetupError as error:
         error.partial_report = BulkReport.from_results(results, time.monotonic() - started)
         raise
+    except Exception as error:
+        if error is stream.input_error:
+            _attach(error, BulkReport.from_results(results, time.monotonic() - started))
+        raise
     return BulkReport.from_results(results, time.monotonic() - started)
+
+
+def _attach(error: Exception, report: BulkReport) -> None:
+    """Hang ``partial_report`` on an exception of any class, as ``SetupError`` carries it."""
+    with contextlib.suppress(AttributeError):  # a class with __slots__ cannot take it
+        error.partial_report = report  # type: ignore[attr-defined]
+    error.add_note(
+        f"cognito-confirm: the input raised this after {len(report.results)} results; "
+        "they are in this exception's partial_report"
+    )
 
 
 async def _enumerate(

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Self
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
+from ._answers import register_answer_check
 from ._bulk import ResultStream, SkipCheck, collect
 from ._confirm import confirm_user
 from ._errors import BOTOCORE_SETUP_EXCEPTIONS, ClientStateError, CredentialsError
+from ._gate import DEFAULT_OUTAGE_BUDGET
 from ._quota import DEFAULT_RESERVE, QuotaReading, read_user_creation_quota
 from ._ratelimit import AdaptiveRateLimiter
 from ._result import BulkReport, ConfirmResult
@@ -63,7 +65,9 @@ class CognitoConfirmer:
     ``session=`` takes an ``AioSession`` to create the client from (its profile and credentials
     then apply). ``client=`` takes an aiobotocore ``cognito-idp`` client the caller owns and
     keeps open: it is used as it is and never closed. Its own retries then add to ours (give it
-    ``retries={"total_max_attempts": 1}`` to keep ``attempts`` exact).
+    ``retries={"total_max_attempts": 1}`` to keep ``attempts`` exact). Either client gets one
+    ``before-parse`` event handler, which marks answers whose body is not JSON: every answer is
+    checked to come from AWS, and one that does not raises ``EndpointNotCognitoError``.
 
     Botocore's retries are switched off on the client built here: ``retry`` is the one retry layer.
 
@@ -147,6 +151,7 @@ class CognitoConfirmer:
                 self._state = _State.CLOSED
                 raise
             self._exit_stack = stack
+        register_answer_check(self._client)
         if self._limiter is None:
             await self._pace_from_quota()
         return self
@@ -261,12 +266,15 @@ class CognitoConfirmer:
         retry: RetryPolicy | None = None,
         skip: SkipCheck | None = None,
         limiter: AdaptiveRateLimiter | None = None,
+        outage_budget: float = DEFAULT_OUTAGE_BUDGET,
     ) -> ResultStream:
         """Confirm many users concurrently; see ``cognito_confirm.ResultStream``.
 
         The run keeps the confirmer's pace (shared with its ``confirm()`` calls and other runs)
-        unless ``limiter`` gives it another. Raises ``ClientStateError`` outside the
-        confirmer's ``async with`` block.
+        unless ``limiter`` gives it another. ``outage_budget`` is how many seconds without an
+        answer the run waits out (holding its users) before it stops with
+        ``EndpointUnreachableError``. Raises ``ClientStateError`` outside the confirmer's
+        ``async with`` block.
         """
         confirm = functools.partial(
             confirm_user,
@@ -283,6 +291,7 @@ class CognitoConfirmer:
             connections=self.max_connections,
             limiter=limiter if limiter is not None else self.limiter,
             skip=skip,
+            outage_budget=outage_budget,
         )
 
     async def confirm_many(
@@ -293,14 +302,20 @@ class CognitoConfirmer:
         client_metadata: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
         limiter: AdaptiveRateLimiter | None = None,
+        outage_budget: float = DEFAULT_OUTAGE_BUDGET,
     ) -> BulkReport:
-        """Confirm many users and return every result in input order."""
+        """Confirm many users and return every result in input order (see ``stream()``).
+
+        A ``SetupError`` that stops the run, or an exception the input raised, is raised with a
+        ``partial_report`` attribute: the results of the users completed before it.
+        """
         stream = self.stream(
             usernames,
             concurrency=concurrency,
             client_metadata=client_metadata,
             retry=retry,
             limiter=limiter,
+            outage_budget=outage_budget,
         )
         return await collect(stream)
 

@@ -20,6 +20,7 @@ from ._errors import (
     NotConfirmableError,
     UserNotFoundError,
 )
+from ._gate import CallGate
 from ._ratelimit import AdaptiveRateLimiter
 from ._result import ConfirmResult, Outcome
 from ._retry import Attempts, RetryPolicy, call_with_retries
@@ -69,12 +70,14 @@ async def confirm_user(
     limiter: AdaptiveRateLimiter | None,
     rng: random.Random,
     deadline: float | None = None,
+    gate: CallGate | None = None,
 ) -> Confirmation:
     """Call AdminConfirmSignUp for one (valid) username until it succeeds or ``policy`` gives up.
 
     ``index`` is the user's position in a bulk run's input; ``limiter`` paces the calls (None:
-    unpaced); ``deadline`` bounds the waiting (see ``call_with_retries``). Never raises a
-    ``CognitoConfirmError``: a failure is in the ``Confirmation``.
+    unpaced); ``deadline`` bounds the waiting and ``gate`` is a bulk run's (see
+    ``call_with_retries``). Never raises a ``CognitoConfirmError``: a failure is in the
+    ``Confirmation`` (``NotSentError`` for a user a stopped run never sent).
     """
     kwargs: dict[str, Any] = {"UserPoolId": user_pool_id, "Username": username}
     if client_metadata:
@@ -86,6 +89,7 @@ async def confirm_user(
         rng=rng,
         username=username,
         deadline=deadline,
+        gate=gate,
     )
     return _settled(username, index, attempts)
 

@@ -21,15 +21,26 @@ Cognito error code, Cognito's message and the AWS request id.
         ├── InvalidUserPoolIdError   a pool id that fails botocore's model (also ValueError)
         ├── UserPoolNotFoundError    ResourceNotFoundException
         ├── OperationNotEnabledError OperationNotEnabledException (e.g. a replica region)
-        ├── AccessDeniedError        AccessDeniedException, UnrecognizedClientException, ...
+        ├── AccessDeniedError        AccessDeniedException, UnrecognizedClientException,
+        │   │                        InvalidClientTokenId, ExpiredToken(Exception),
+        │   │                        IncompleteSignature, InvalidSignatureException, ...
+        │   └── ClockSkewError       RequestExpired, "Signature expired": the clock is off
         ├── CredentialsError         no credentials, no region, a broken profile
-        └── EndpointUnreachableError a bulk run whose first users all failed to connect
+        ├── EndpointNotCognitoError  an answer without an AWS request id, not JSON, or not
+        │                            parsable: a wrong endpoint, a proxy, a captive portal
+        ├── EndpointUnreachableError a bulk run that got no answer (at the start, or for
+        │                            longer than its outage budget)
+        └── RepeatedFailureError     a bulk run whose users failed one after another with the
+                                     same error that is not about a user (an unknown code)
 
 A ``SetupError`` stops a bulk run early; every other error is one user's failure and becomes a
-result. ``ClientStateError`` (a ``RuntimeError``) reports misuse of the client itself.
+result (``cognito_confirm.ResultStream`` says which failures, repeated, stop a run too).
+``ClientStateError`` (a ``RuntimeError``) reports misuse of the client itself.
 
 ``translated()`` at the end is the one place botocore's exceptions become these: every Cognito
-call the library makes goes through it.
+call the library makes goes through it. It also checks that each answer comes from AWS: botocore
+parses an HTTP 200 HTML page into an empty success, which for AdminConfirmSignUp would read as
+"confirmed" (see ``_answers``).
 """
 
 from __future__ import annotations
@@ -40,14 +51,18 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import botocore.exceptions
 
+from ._answers import foreign_answer
+
 if TYPE_CHECKING:
     from ._result import BulkReport
 
 __all__ = [
     "AccessDeniedError",
     "ClientStateError",
+    "ClockSkewError",
     "CognitoConfirmError",
     "CredentialsError",
+    "EndpointNotCognitoError",
     "EndpointUnreachableError",
     "InternalServerError",
     "InvalidParameterError",
@@ -58,6 +73,7 @@ __all__ = [
     "NotAuthorizedError",
     "NotConfirmableError",
     "OperationNotEnabledError",
+    "RepeatedFailureError",
     "SetupError",
     "ThrottledError",
     "TooManyFailedAttemptsError",
@@ -211,15 +227,60 @@ class AccessDeniedError(SetupError):
     """The credentials are invalid, expired, or not allowed to call the operation."""
 
 
+class ClockSkewError(AccessDeniedError):
+    """AWS refused the request's signature as too old or too new: this machine's clock is off.
+
+    ``RequestExpired``, or ``InvalidSignatureException`` "Signature expired". Syncing the clock
+    (NTP) fixes it; new credentials do not.
+    """
+
+
 class CredentialsError(SetupError):
     """No usable credentials or region could be found in the AWS configuration chain."""
 
 
+class EndpointNotCognitoError(SetupError):
+    """The answer did not come from Cognito: no AWS request id, not JSON, or not parsable.
+
+    What a wrong ``endpoint_url``, a proxy or a captive portal answers, often an HTML page,
+    sometimes with HTTP 200, which botocore alone would take for a success. ``code`` is what
+    botocore made of the answer (e.g. ``"403"``), ``http_status`` its status.
+    """
+
+
 class EndpointUnreachableError(SetupError):
-    """A bulk run never got an answer: every call so far failed to connect or timed out.
+    """A bulk run got no answer: at its start, or for longer than its outage budget.
 
     Raised instead of failing user after user when the endpoint is wrong or the network is down.
     """
+
+
+class RepeatedFailureError(SetupError):
+    """Users failed one after another with the same error, and none succeeded in between.
+
+    An error that is not about one user (an unknown code, an HTTP 403 from a firewall, a
+    ``NotAuthorizedException`` naming no user status) would fail every user alike, so a bulk run
+    stops once ``count`` users in a row got it. Their results were delivered before this is
+    raised. ``code``, ``http_status`` and ``request_id`` are the last such error's.
+
+    Attributes:
+        error: The last of the repeated errors.
+        count: How many users in a row got it.
+    """
+
+    def __init__(self, error: CognitoConfirmError, count: int) -> None:
+        status = f" (HTTP {error.http_status})" if error.http_status is not None else ""
+        message = (
+            f"{count} users in a row failed with {error.code or type(error).__name__}{status}, "
+            f"with no success in between: an error about the run, not the users; "
+            f"stopped. The last message: {error.message}"
+        )
+        super().__init__(
+            message, code=error.code, request_id=error.request_id, http_status=error.http_status
+        )
+        self.error = error
+        self.count = count
+        self.__cause__ = error
 
 
 class ClientStateError(RuntimeError):
@@ -247,10 +308,19 @@ _ERROR_CLASSES: Final[dict[str, type[CognitoConfirmError]]] = {
     "InvalidSignatureException": AccessDeniedError,
     "SignatureDoesNotMatch": AccessDeniedError,
     "ExpiredTokenException": AccessDeniedError,
+    "ExpiredToken": AccessDeniedError,
+    "IncompleteSignature": AccessDeniedError,
+    "IncompleteSignatureException": AccessDeniedError,
     "MissingAuthenticationTokenException": AccessDeniedError,
+    "RequestExpired": ClockSkewError,
+    "RequestTimeTooSkewed": ClockSkewError,
     "ThrottlingException": ThrottledError,
     "ServiceUnavailableException": InternalServerError,
 }
+
+# InvalidSignatureException says "Signature expired: 20240101T000000Z is now earlier than ..."
+# (or "Signature not yet current") when the clock, not the key, is wrong.
+_CLOCK_SKEW_MESSAGE: Final = re.compile(r"Signature (?:expired|not yet current)", re.IGNORECASE)
 
 # Cognito has worded this sentence differently over the years; the code plus this part is stable.
 _STATUS_IN_MESSAGE: Final = re.compile(r"Current status is\s+([A-Z_]+)")
@@ -289,9 +359,13 @@ _BOTOCORE_TRANSPORT_EXCEPTIONS: Final = (
 
 
 async def translated(operation: Callable[[], Awaitable[_T]], username: str | None = None) -> _T:
-    """Await one Cognito call, turning botocore's exceptions into this library's errors."""
+    """Await one Cognito call, turning botocore's exceptions into this library's errors.
+
+    Raises ``EndpointNotCognitoError`` for an answer that did not come from AWS (see
+    ``foreign_answer``), success or error alike.
+    """
     try:
-        return await operation()
+        response = await operation()
     except botocore.exceptions.ClientError as exc:
         raise translate_client_error(exc, username) from exc
     except BOTOCORE_SETUP_EXCEPTIONS as exc:
@@ -300,6 +374,11 @@ async def translated(operation: Callable[[], Awaitable[_T]], username: str | Non
         raise TransportError(str(exc), username=username) from exc
     except botocore.exceptions.ParamValidationError as exc:
         raise InvalidParameterError(str(exc), username=username) from exc
+    if isinstance(response, Mapping):
+        problem = foreign_answer(response)
+        if problem is not None:
+            raise _not_cognito(problem, response, username)
+    return response
 
 
 def translate_client_error(
@@ -311,6 +390,11 @@ def translate_client_error(
     code = str(error.get("Code", "Unknown"))
     message = str(error.get("Message", "")) or code
     http_status = metadata.get("HTTPStatusCode")
+    # A 5xx page from a proxy or a load balancer is an outage, not a wrong endpoint.
+    if http_status is None or http_status < 500:
+        problem = foreign_answer(exc.response)
+        if problem is not None:
+            return _not_cognito(problem, exc.response, username)
     context: dict[str, Any] = {
         "username": username,
         "code": code,
@@ -318,8 +402,36 @@ def translate_client_error(
         "http_status": http_status,
     }
     cls = error_class_for(code, http_status)
+    if cls is AccessDeniedError and _CLOCK_SKEW_MESSAGE.search(message):
+        cls = ClockSkewError
+    if cls is ClockSkewError:
+        message = f"{message} (this machine's clock is probably off: sync it, e.g. with NTP)"
     if cls is NotAuthorizedError:
         status = user_status_in(message)
         if status is not None:
             return NotConfirmableError(message, status=status, **context)
     return cls(message, **context)
+
+
+_EXCERPT: Final = 120
+"""Characters of a foreign page quoted in the error: enough to recognise it, not to flood."""
+
+
+def _not_cognito(
+    problem: str, response: Mapping[str, Any], username: str | None
+) -> EndpointNotCognitoError:
+    error: Mapping[str, Any] = response.get("Error", {})
+    metadata: Mapping[str, Any] = response.get("ResponseMetadata", {})
+    excerpt = " ".join(str(error.get("Message", "")).split())[:_EXCERPT]
+    message = (
+        f"the answer did not come from Cognito ({problem}): check the endpoint URL, any proxy "
+        f"(HTTPS_PROXY) and the network{f'; it said: {excerpt}' if excerpt else ''}"
+    )
+    code = error.get("Code")
+    return EndpointNotCognitoError(
+        message,
+        username=username,
+        code=None if code is None else str(code),
+        request_id=metadata.get("RequestId"),
+        http_status=metadata.get("HTTPStatusCode"),
+    )

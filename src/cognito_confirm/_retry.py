@@ -4,15 +4,18 @@ AdminConfirmSignUp, ListUsers, AdminUpdateUserAttributes and DescribeUserPool al
 path: wait for the pacer, call, translate botocore's exception, tell the pacer what Cognito said,
 back off and call again while ``RetryPolicy`` says so. One loop means one answer to "was this
 call throttled?" (``isinstance(error, ThrottledError)``, so ``ThrottlingException`` slows the
-pace as ``TooManyRequestsException`` does) and one count of attempts.
+pace as ``TooManyRequestsException`` does) and one count of attempts. A bulk run's calls also
+pass its ``_gate.CallGate`` here, which holds them in an outage and after ``stop()``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
 
@@ -26,9 +29,10 @@ from ._errors import (
     TransportError,
     translated,
 )
+from ._gate import Admission, CallGate
 from ._ratelimit import AdaptiveRateLimiter
 
-__all__ = ["Attempts", "RetryPolicy", "call_with_retries"]
+__all__ = ["Attempts", "NotSentError", "RetryPolicy", "call_with_retries"]
 
 logger = logging.getLogger("cognito_confirm")
 
@@ -49,12 +53,18 @@ class RetryPolicy:
         base_delay: Seconds of the first backoff's upper bound; each retry doubles it.
         max_delay: The upper bound of any single backoff.
         limit_exceeded_attempts: Calls at most for a user answered ``LimitExceededException``.
+        timeout: Seconds one user may take at most, from its first call: waiting for the pace,
+            backoff and the calls themselves (one still running then is cut short and ends as
+            a ``TransportError``). None: no bound but the client's connect and read timeouts.
+            In a bulk run, time the run held the user in an outage, and the calls the outage
+            left unanswered, are not counted (nor against ``max_attempts``).
     """
 
     max_attempts: int = 8
     base_delay: float = 0.2
     max_delay: float = 10.0
     limit_exceeded_attempts: int = 3
+    timeout: float | None = None
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -62,6 +72,9 @@ class RetryPolicy:
             raise ValueError(msg)
         if self.base_delay < 0 or self.max_delay < 0:
             msg = "backoff delays cannot be negative"
+            raise ValueError(msg)
+        if self.timeout is not None and not (self.timeout > 0 and math.isfinite(self.timeout)):
+            msg = f"timeout must be a positive number of seconds or None, got {self.timeout}"
             raise ValueError(msg)
 
     def should_retry(self, error: CognitoConfirmError, attempts: int) -> bool:
@@ -112,6 +125,7 @@ async def call_with_retries(
     rng: random.Random,
     username: str | None = None,
     deadline: float | None = None,
+    gate: CallGate | None = None,
 ) -> Attempts[_T]:
     """Call ``operation`` until it succeeds or ``policy`` gives up; never raise a Cognito error.
 
@@ -122,36 +136,156 @@ async def call_with_retries(
     ``deadline`` (``time.monotonic()`` seconds) bounds the waiting, not the calls: no call is
     started whose slot or backoff ends after it. The error is then a ``ThrottledError`` whose
     ``retry_after`` says when room is expected (a caller such as a web request answers 429).
+    ``policy.timeout`` bounds the user's calls too: one still running at that point is cut short.
+
+    ``gate`` (a bulk run's; see ``_gate``) holds calls in an outage and after ``stop()``. A user
+    stopped before its first call ends with ``NotSentError`` and no call; one stopped while
+    waiting to retry ends with its last error.
     """
-    started = time.monotonic()
-    attempts = 0
+    budget = _Budget(policy, deadline)
+    attempts = counted = 0
+    error: CognitoConfirmError | None = None
     while True:
-        sent_at = await _slot(limiter, deadline)
-        if sent_at is None:
-            assert limiter is not None  # noqa: S101 - only a limiter leaves a call without a slot
-            error = _no_slot(limiter, username)
-            return Attempts(None, error, attempts, time.monotonic() - started, None)
+        probe = False
+        if gate is not None:
+            admission, held = await gate.admit()
+            budget.hold(held)
+            if admission is Admission.STOPPED:
+                return budget.ended(error or NotSentError(username), attempts)
+            if admission is Admission.GAVE_UP:
+                return budget.ended(gate.unreachable, attempts)
+            probe = admission is Admission.PROBE
+        with _interruptible(gate) as scope:
+            sent_at = await _slot(limiter, budget.wait_until())
+        if scope is not None and scope.cancel_called:
+            sent_at = None
+        if sent_at is None or budget.expired():
+            if gate is not None:
+                gate.cut_short(probe=probe)
+            return budget.ended(_unsent(error, limiter, gate, username, deadline), attempts)
         attempts += 1
-        try:
-            value = await translated(operation, username)
-        except CognitoConfirmError as error:
-            if limiter is not None:
-                _report(limiter, sent_at, error)
-            if not policy.should_retry(error, attempts):
-                elapsed = time.monotonic() - started
-                return Attempts(None, error, attempts, elapsed, error.request_id)
-            pause = policy.backoff(attempts, rng)
-            if deadline is not None and time.monotonic() + pause > deadline:
-                if isinstance(error, ThrottledError):
-                    error.retry_after = pause
-                return Attempts(None, error, attempts, time.monotonic() - started, error.request_id)
-            logger.debug("retrying %s after %s (attempt %d)", username, error.code, attempts)
+        value, error = await _call(operation, username, budget.remaining(), gate, probe)
+        unanswered = error is not None and _unanswered(error)
+        _report(limiter, gate, sent_at, error, username, probe=probe)
+        if error is None:
+            return budget.ended(None, attempts, value)
+        if unanswered and gate is not None and gate.down:
+            # The outage took this call, not the user: it counts neither against the
+            # budget nor the timeout, and the gate holds the next one.
+            budget.hold(time.monotonic() - sent_at)
+            continue
+        counted += 1
+        if not policy.should_retry(error, counted):
+            return budget.ended(error, attempts)
+        pause = policy.backoff(counted, rng)
+        if budget.too_late(pause):
+            if deadline is not None and isinstance(error, ThrottledError):
+                error.retry_after = pause
+            return budget.ended(error, attempts)
+        logger.debug("retrying %s after %s (attempt %d)", username, error.code, attempts)
+        with _interruptible(gate):
             await anyio.sleep(pause)
-        else:
-            if limiter is not None:
-                limiter.answered(sent_at)
-            elapsed = time.monotonic() - started
-            return Attempts(value, None, attempts, elapsed, _request_id(value))
+        if gate is not None and gate.stopped:
+            return budget.ended(error, attempts)
+
+
+def _unsent(
+    error: CognitoConfirmError | None,
+    limiter: AdaptiveRateLimiter | None,
+    gate: CallGate | None,
+    username: str | None,
+    deadline: float | None,
+) -> CognitoConfirmError:
+    """Why a user ends before its next call: stopped, no slot in time, or out of time."""
+    if gate is not None and gate.stopped:
+        return error or NotSentError(username)
+    if error is not None and deadline is None:
+        return error  # the policy's timeout: the last call's error says what went wrong
+    if limiter is None:
+        return TransportError("the retry policy's timeout passed before a call", username=username)
+    return _no_slot(limiter, username)
+
+
+class NotSentError(CognitoConfirmError):
+    """Internal: a bulk run was stopped before this user's first call; nothing was sent."""
+
+    def __init__(self, username: str | None) -> None:
+        super().__init__("the run was stopped before this user was sent", username=username)
+
+
+class _Budget:
+    """One user's clock: ``deadline`` for the waits, ``policy.timeout`` for everything."""
+
+    def __init__(self, policy: RetryPolicy, deadline: float | None) -> None:
+        self.started = time.monotonic()
+        self._deadline = deadline
+        self._timeout = policy.timeout
+        self._held = 0.0
+
+    def hold(self, seconds: float) -> None:
+        """Time the user spent held in an outage: not counted against ``policy.timeout``."""
+        self._held += seconds
+
+    def _user_deadline(self) -> float | None:
+        if self._timeout is None:
+            return None
+        return self.started + self._held + self._timeout
+
+    def wait_until(self) -> float | None:
+        ends = [t for t in (self._deadline, self._user_deadline()) if t is not None]
+        return min(ends, default=None)
+
+    def remaining(self) -> float | None:
+        ends = self._user_deadline()
+        return None if ends is None else ends - time.monotonic()
+
+    def expired(self) -> bool:
+        remaining = self.remaining()
+        return remaining is not None and remaining <= 0
+
+    def too_late(self, pause: float) -> bool:
+        """Whether a backoff of ``pause`` s would end after the deadline or the timeout."""
+        ends = self.wait_until()
+        return ends is not None and time.monotonic() + pause > ends
+
+    def ended(
+        self, error: CognitoConfirmError | None, attempts: int, value: _T | None = None
+    ) -> Attempts[_T]:
+        elapsed = time.monotonic() - self.started
+        request_id = _request_id(value) if error is None else error.request_id
+        return Attempts(value, error, attempts, elapsed, request_id)
+
+
+async def _call(
+    operation: Callable[[], Awaitable[_T]],
+    username: str | None,
+    time_left: float | None,
+    gate: CallGate | None,
+    probe: bool,
+) -> tuple[_T | None, CognitoConfirmError | None]:
+    """Make one call: its value, or its error (a ``TransportError`` when cut at ``time_left``)."""
+    try:
+        if time_left is None:
+            return await translated(operation, username), None
+        with anyio.move_on_after(time_left):
+            return await translated(operation, username), None
+    except CognitoConfirmError as error:
+        return None, error
+    except BaseException:
+        if gate is not None:
+            gate.cut_short(probe=probe)
+        raise
+    msg = f"no answer within the retry policy's timeout ({time_left:.1f} s were left)"
+    return None, TransportError(msg, username=username)
+
+
+def _unanswered(error: CognitoConfirmError) -> bool:
+    """No answer from Cognito: a transport error, or HTTP 5xx (ours, a proxy's or Cognito's)."""
+    return isinstance(error, TransportError) or (error.http_status or 0) >= 500
+
+
+def _interruptible(gate: CallGate | None) -> AbstractContextManager[anyio.CancelScope | None]:
+    return nullcontext() if gate is None else gate.interruptible()
 
 
 async def _slot(limiter: AdaptiveRateLimiter | None, deadline: float | None) -> float | None:
@@ -174,13 +308,30 @@ def _no_slot(limiter: AdaptiveRateLimiter, username: str | None) -> ThrottledErr
     return error
 
 
-def _report(limiter: AdaptiveRateLimiter, sent_at: float, error: CognitoConfirmError) -> None:
-    if isinstance(error, ThrottledError):
-        limiter.throttled(sent_at)
-    elif error.http_status is not None:
-        # Cognito answered (an error about the user, the pool or the credentials): the call
-        # went through the quota. No status means no answer: a transport or a local error.
-        limiter.answered(sent_at)
+def _report(
+    limiter: AdaptiveRateLimiter | None,
+    gate: CallGate | None,
+    sent_at: float,
+    error: CognitoConfirmError | None,
+    username: str | None,
+    *,
+    probe: bool,
+) -> None:
+    """Tell the pacer and the gate how a call went."""
+    # Cognito answered (an error about the user, the pool or the credentials): the call went
+    # through the quota. No status means no answer: a transport or a local error.
+    through = error is None or isinstance(error, ThrottledError) or error.http_status is not None
+    if limiter is not None and through:
+        if isinstance(error, ThrottledError):
+            limiter.throttled(sent_at)
+        else:
+            limiter.answered(sent_at)
+    if gate is None:
+        return
+    if error is not None and _unanswered(error):
+        gate.unanswered(username, probe=probe)
+    else:
+        gate.answered()
 
 
 def _request_id(response: object) -> str | None:
