@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import random
 import signal
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from cognito_confirm.testing import FakeCognito
+from cognito_confirm.testing import FakeCognito, FakeStats
 from tests.helpers import (
     PROCESS_TIMEOUT,
     command,
@@ -175,3 +178,75 @@ def test_setup_errors_are_one_line_without_traceback(
     assert "Traceback" not in result.stderr
     assert "alice" not in result.stderr + result.stdout
     assert fake.user_status("alice") == "UNCONFIRMED"
+
+
+def last_outcomes(report: Path) -> dict[str, str]:
+    """Each user's last outcome in the report (duplicate and skipped lines say nothing)."""
+    last: dict[str, str] = {}
+    for line in complete_lines(report):
+        if line["outcome"] not in ("duplicate", "skipped"):
+            last[line["username"]] = line["outcome"]
+    return last
+
+
+DONE = frozenset({"confirmed", "already_confirmed"})
+
+
+def lines_reach(report: Path, more: int) -> Callable[[], bool]:
+    """Whether the report has ``more`` complete lines than it has now."""
+    target = len(complete_lines(report)) + more
+    return lambda: len(complete_lines(report)) >= target
+
+
+def settled_stats(fake: FakeCognito) -> FakeStats:
+    """The fake's counters once it has handled what a killed client left in its sockets."""
+    stats = fake.stats()
+    while True:
+        time.sleep(0.1)
+        again = fake.stats()
+        if again == stats:
+            return stats
+        stats = again
+
+
+def test_kill_9_and_resume_in_a_loop_with_drops_and_5xx(
+    fake: FakeCognito, env: dict[str, str], tmp_path: Path
+) -> None:
+    """Issue 11 case 6: six SIGKILLs at random points, each followed by --resume, against an
+    endpoint that drops 5% of the calls and answers 5% with HTTP 500. In the end every user's
+    last line is confirmed or already_confirmed, and nobody was confirmed twice: a user with
+    such a line is never sent again, and Cognito answers already_confirmed only to a user sent
+    before (its line lost with a killed run, or its answer lost with a dropped connection)."""
+    names = [f"user{n:03d}" for n in range(500)]
+    fake.add_users(names)
+    fake.configure(latency=0.01, drop_rate=0.05, error_rate=0.05)
+    report, path = tmp_path / "report.jsonl", users_file(tmp_path, names)
+    rng = random.Random(11)
+    kills = resent = 0
+    sent: set[str] = set()  # by the runs before this one
+    for cycle in range(7):
+        done = {name for name, outcome in last_outcomes(report).items() if outcome in DONE}
+        fake.reset_stats()
+        resume = ["--resume"] if cycle else []
+        process = start(
+            confirm_command(fake, report, *resume, "--rate", "1000", "--input", path), env
+        )
+        if cycle < 6:
+            wait_until(lines_reach(report, rng.randint(20, 60)), process, may_exit=True)
+            process.kill()
+        _stdout, stderr = process.communicate(timeout=PROCESS_TIMEOUT)
+        stats = settled_stats(fake)
+        assert not done & set(stats.confirm_calls), "a user already done was sent again"
+        retried = {name for name, calls in stats.confirm_calls.items() if calls > 1}
+        assert set(stats.already_confirmed) <= sent | retried, "already confirmed by whom?"
+        assert max(stats.confirmations.values(), default=0) <= 1
+        resent += sum(stats.already_confirmed.values())
+        kills += process.returncode == -signal.SIGKILL
+        sent |= set(stats.confirm_calls)
+    assert process.returncode == 0, stderr
+    assert kills >= 5
+    last = last_outcomes(report)
+    assert set(last) == set(names)
+    assert set(last.values()) <= DONE
+    assert fake.status_counts() == {"CONFIRMED": len(names)}
+    print(f"\nkill -9 loop: {kills} kills, {resent} already_confirmed answers (re-sends)")
