@@ -7,15 +7,16 @@ or sleeping in backoff must not be sent (at ``rate=0.5`` those were 16 more conf
 flight are the ones retrying: each would burn its budget and end ``failed`` (a 60 s outage cost
 78 users), although nothing was wrong with them.
 
-So the gate watches every call. A call that got no answer (a transport error, or HTTP 5xx) from
-``DOWN_USERS`` different users in a row, with no answer in between, means the endpoint is down.
+So the gate watches every call. Calls of ``DOWN_USERS`` different users in a row that got no
+answer (a transport error, or HTTP 5xx), with no answer in between, mean the endpoint is down.
 Then no call goes except one probe at a time, taken in turn by the waiting calls (the users in
 flight and new users alike, so one user that always gets HTTP 500 cannot keep the run down),
 spaced ``PROBE_WAIT_MIN`` s doubling to ``PROBE_WAIT_MAX`` s. The first answer opens the gate
-for all. A call that failed while the endpoint was down does not count against its user's
-budget, and time spent waiting at the gate does not count against ``RetryPolicy.timeout``. Past
-``outage_budget`` seconds without an answer the waiting calls end with
-``EndpointUnreachableError``, which stops the run.
+for all. A user caught by an outage starts its retry budget afresh after it, and time spent
+held does not count against ``RetryPolicy.timeout``. A user out of retries on unanswered calls
+first waits for the next report of another call in flight (``others_reported``): with fast
+retries it can run out before a second user's call has failed. Past ``outage_budget`` seconds
+without an answer the held calls end with ``EndpointUnreachableError``, which stops the run.
 
 Why two users, not one: one user's calls failing says nothing about the others (with
 concurrency 1, the user caught by an outage's start fails and the next one waits; with more,
@@ -92,6 +93,8 @@ class CallGate:
         self._probing = False
         self._next_probe = 0.0
         self._probe_wait = PROBE_WAIT_MIN
+        self._in_flight = 0
+        self._reports = 0
         self._changed: anyio.Event | None = None  # made when first awaited: inside the loop
         self.unreachable: EndpointUnreachableError | None = None
 
@@ -132,6 +135,8 @@ class CallGate:
 
     async def admit(self) -> tuple[Admission, float]:
         """Wait until a call may go; what the gate says, and the seconds it held the call."""
+        if self.unreachable is not None:
+            return Admission.GAVE_UP, 0.0
         if self._stopped:
             return Admission.STOPPED, 0.0
         if self._down_since is None:
@@ -148,6 +153,10 @@ class CallGate:
     async def _hold(self, ticket: object) -> Admission:
         while True:
             now = self._clock()
+            # Checked first: the run stops when the first held call gives up, and the others
+            # held with it end the same way (no result), not as stopped after a failed call.
+            if self.unreachable is not None:
+                return Admission.GAVE_UP
             if self._stopped:
                 return Admission.STOPPED
             if self._down_since is None:
@@ -167,18 +176,35 @@ class CallGate:
             with anyio.move_on_after(max(0.0, wake - now)):
                 await changed.wait()
 
+    async def others_reported(self) -> None:
+        """Wait until another call in flight reports (at once if none is in flight).
+
+        A user out of retries on unanswered calls asks this first: an outage may have begun
+        with its calls, and the next report shows whether the endpoint still answers others.
+        """
+        reports = self._reports
+        while self._reports == reports and self._in_flight > 0:
+            if self._changed is None:
+                self._changed = anyio.Event()
+            await self._changed.wait()
+
+    def sending(self) -> None:
+        """A call admitted by ``admit()`` is about to go (it reports back when done)."""
+        self._in_flight += 1
+
     def answered(self) -> None:
         """A call got an answer from Cognito (anything but a transport error or HTTP 5xx)."""
+        self._reported()
         self._last_answer = self._clock()
         self._unanswered.clear()
         self._probing = False
         if self._down_since is not None:
             self._down_since = None
             self._probe_wait = PROBE_WAIT_MIN
-            self._notify()
 
     def unanswered(self, key: object, *, probe: bool = False) -> None:
         """A call for ``key`` (its user) got no answer: a transport error or HTTP 5xx."""
+        self._reported()
         now = self._clock()
         if probe:
             self._probing = False
@@ -188,13 +214,20 @@ class CallGate:
         if self._down_since is None and len(self._unanswered) >= DOWN_USERS:
             self._down_since = now
             self._next_probe = now
-        self._notify()
 
-    def cut_short(self, *, probe: bool) -> None:
-        """A call ended without a report (cancelled): free its probe turn if it had it."""
+    def cut_short(self, *, probe: bool, sent: bool) -> None:
+        """A call admitted ended without a report (not sent, or cancelled): free its turn."""
+        if sent:
+            self._reported()
+        else:
+            self._notify()
         if probe:
             self._probing = False
-            self._notify()
+
+    def _reported(self) -> None:
+        self._in_flight -= 1
+        self._reports += 1
+        self._notify()
 
     def _give_up(self, now: float) -> None:
         if self.unreachable is None:

@@ -161,20 +161,26 @@ async def call_with_retries(
             sent_at = None
         if sent_at is None or budget.expired():
             if gate is not None:
-                gate.cut_short(probe=probe)
+                gate.cut_short(probe=probe, sent=False)
             return budget.ended(_unsent(error, limiter, gate, username, deadline), attempts)
         attempts += 1
+        if gate is not None:
+            gate.sending()
         value, error = await _call(operation, username, budget.remaining(), gate, probe)
         unanswered = error is not None and _unanswered(error)
         _report(limiter, gate, sent_at, error, username, probe=probe)
         if error is None:
             return budget.ended(None, attempts, value)
-        if unanswered and gate is not None and gate.down:
-            # The outage took this call, not the user: it counts neither against the
-            # budget nor the timeout, and the gate holds the next one.
-            budget.hold(time.monotonic() - sent_at)
-            continue
         counted += 1
+        if unanswered and gate is not None:
+            if not gate.down and not policy.should_retry(error, counted):
+                await gate.others_reported()  # did an outage begin with this user's calls?
+            if gate.down:
+                # The outage took this user's calls, not the user: they count neither against
+                # the budget nor the timeout, and the gate holds the next one.
+                budget.hold(time.monotonic() - sent_at)
+                counted = 0
+                continue
         if not policy.should_retry(error, counted):
             return budget.ended(error, attempts)
         pause = policy.backoff(counted, rng)
@@ -273,7 +279,7 @@ async def _call(
         return None, error
     except BaseException:
         if gate is not None:
-            gate.cut_short(probe=probe)
+            gate.cut_short(probe=probe, sent=True)
         raise
     msg = f"no answer within the retry policy's timeout ({time_left:.1f} s were left)"
     return None, TransportError(msg, username=username)
