@@ -105,6 +105,8 @@ def test_an_empty_input_leaves_no_report(fake: FakeCognito, tmp_path: Path, stdi
         (["--rate", "inf"], "--rate"),
         (["--grace", "nan"], "--grace"),
         (["--grace", "-1"], "--grace"),
+        (["--outage-budget", "0"], "--outage-budget"),
+        (["--outage-budget", "inf"], "--outage-budget"),
         (["--endpoint-url", "localhost:18081"], "not an http:// or https:// URL"),
         (["--endpoint-url", "http//x"], "not an http:// or https:// URL"),
         (["--endpoint-url", ""], "not an http:// or https:// URL"),

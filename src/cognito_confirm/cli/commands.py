@@ -36,6 +36,7 @@ import click
 
 from .._client import DEFAULT_MAX_CONNECTIONS, DEFAULT_RATE, CognitoConfirmer
 from .._errors import CognitoConfirmError, CredentialsError, UserPoolNotFoundError
+from .._gate import DEFAULT_OUTAGE_BUDGET
 from .._quota import QuotaReading
 from .._validation import check_user_pool_id
 from .demo import DemoUnavailableError, demo_pool, demo_session
@@ -46,6 +47,7 @@ from .options import (
     parse_endpoint,
     parse_grace,
     parse_metadata,
+    parse_outage_budget,
     parse_rate,
     parse_region,
     region_note,
@@ -91,6 +93,7 @@ class ConfirmOptions:
     dry_run: bool
     no_progress: bool
     grace: float
+    outage_budget: float
 
     def settings(self) -> RunSettings:
         """How the run sends."""
@@ -102,6 +105,7 @@ class ConfirmOptions:
             not self.no_progress,
             self.grace,
             region_note(self.user_pool_id, self.region),
+            self.outage_budget,
         )
 
     def confirmer(self) -> CognitoConfirmer:
@@ -270,6 +274,16 @@ def cli() -> None:
     help="After SIGINT, SIGTERM or SIGHUP, how long the calls in flight may take to finish "
     "before they are abandoned (nothing new is sent meanwhile). The default fits, with the "
     "rest of the shutdown, in the 30 s Kubernetes allows.",
+)
+@click.option(
+    "--outage-budget",
+    metavar="SECONDS",
+    callback=parse_outage_budget,
+    default=str(DEFAULT_OUTAGE_BUDGET),
+    show_default=True,
+    help="When Cognito stops answering (connections fail, time out, or HTTP 5xx), the run "
+    "holds, sending nobody new, and carries on when it answers again; after this long without "
+    "an answer it stops (exit 2), every result written.",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
 def confirm(**options: Any) -> int:

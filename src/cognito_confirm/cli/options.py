@@ -18,19 +18,20 @@ from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url, va
 from .._validation import region_of
 
 __all__ = [
-    "MAX_GRACE",
     "MAX_RATE",
+    "MAX_SECONDS",
     "endpoint_problem",
     "parse_endpoint",
     "parse_grace",
     "parse_metadata",
+    "parse_outage_budget",
     "parse_rate",
     "parse_region",
     "region_note",
 ]
 
 MAX_RATE: Final = 10_000.0
-MAX_GRACE: Final = 3600.0
+MAX_SECONDS: Final = 86_400.0
 _SCHEMES: Final = frozenset({"http", "https"})
 
 
@@ -65,13 +66,24 @@ def parse_rate(_ctx: click.Context, _param: click.Parameter, value: str) -> floa
 
 
 def parse_grace(_ctx: click.Context, _param: click.Parameter, value: str) -> float:
-    """``--grace``: seconds in [0, MAX_GRACE] (not nan, not inf)."""
+    """``--grace``: seconds in [0, MAX_SECONDS] (not nan, not inf)."""
+    return _seconds(value, minimum_ok=True)
+
+
+def parse_outage_budget(_ctx: click.Context, _param: click.Parameter, value: str) -> float:
+    """``--outage-budget``: seconds in (0, MAX_SECONDS] (not nan, not inf)."""
+    return _seconds(value, minimum_ok=False)
+
+
+def _seconds(value: str, *, minimum_ok: bool) -> float:
     try:
         seconds = float(value)
     except ValueError:
         seconds = math.nan
-    if not 0 <= seconds <= MAX_GRACE:  # also false for nan
-        msg = f"{value!r} is not a number of seconds in [0, {MAX_GRACE:g}]"
+    above = seconds >= 0 if minimum_ok else seconds > 0
+    if not (above and seconds <= MAX_SECONDS):  # also false for nan
+        bracket = "[" if minimum_ok else "("
+        msg = f"{value!r} is not a number of seconds in {bracket}0, {MAX_SECONDS:g}]"
         raise click.BadParameter(msg)
     return seconds
 

@@ -15,6 +15,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from .._bulk import ResultStream, SkipCheck, Triage
 from .._client import CognitoConfirmer
 from .._errors import SetupError, UserPoolNotFoundError
+from .._gate import DEFAULT_OUTAGE_BUDGET
 from .._result import ConfirmResult, Outcome
 from .display import Display, error_line, make_display, print_summary, print_table, warning_line
 from .report import EmailCheck, ReportError, ReportWriter, needs_email_check, report_record
@@ -45,6 +46,8 @@ DEFAULT_GRACE: Final = 10.0
 """Seconds the calls in flight get after a stop signal: with the rest of the shutdown, well
 inside the 30 s that Kubernetes (and systemd's 90 s) allow before SIGKILL."""
 STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_OUTAGE_POLL: Final = 1.0
+"""How often the run looks whether the engine holds it in an outage, to say so."""
 
 
 class UsernameSource(Protocol):
@@ -78,6 +81,7 @@ class RunSettings:
     show_progress: bool = True
     grace: float = DEFAULT_GRACE
     region_note: str | None = None
+    outage_budget: float = DEFAULT_OUTAGE_BUDGET
 
 
 class BulkRun:
@@ -125,6 +129,7 @@ class BulkRun:
         """Confirm every user of the source; return what happened."""
         async with anyio.create_task_group() as watchers:
             await watchers.start(self._watch_signals)
+            watchers.start_soon(self._watch_outage)
             with self._abort:
                 await self._confirm_all()
             watchers.cancel_scope.cancel()
@@ -141,6 +146,7 @@ class BulkRun:
                     concurrency=self._settings.concurrency,
                     client_metadata=self._settings.client_metadata,
                     skip=self._skip,
+                    outage_budget=self._settings.outage_budget,
                 ) as results:
                     self._results = results
                     if self._stopping:
@@ -222,6 +228,22 @@ class BulkRun:
                         grace.start_soon(self._abandon_after, self._settings.grace)
                     else:
                         self._abort.cancel()
+
+    async def _watch_outage(self) -> None:
+        """Say when the engine holds the run because Cognito does not answer, and when not."""
+        held = False
+        while True:
+            await anyio.sleep(_OUTAGE_POLL)
+            outage = None if self._results is None else self._results.outage
+            if outage is not None and not held:
+                self._display.note(
+                    f"no answer from Cognito for {outage:.0f} s (connections fail or time out, "
+                    "or HTTP 5xx): sending nobody new and probing; the run stops after "
+                    f"{self._settings.outage_budget:g} s without an answer (--outage-budget)"
+                )
+            elif outage is None and held:
+                self._display.note("Cognito answers again: carrying on")
+            held = outage is not None
 
     async def _abandon_after(self, grace: float) -> None:
         await anyio.sleep(grace)
