@@ -282,3 +282,24 @@ async def test_read_error_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> 
     async with FileSource("-") as source:
         with pytest.raises(InputError, match="cannot read standard input: Input/output error"):
             await source.start()
+
+
+async def test_a_named_pipe_is_read_as_it_comes(tmp_path: Path) -> None:
+    """--input FIFO (or /dev/stdin, <(...)): read from its descriptor, not checked ahead."""
+    fifo = tmp_path / "users.fifo"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with fifo.open("wb") as pipe:
+            pipe.write(b"alice\nbob\n")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        async with FileSource(str(fifo)) as source:
+            await source.start()
+            with anyio.fail_after(5):
+                assert await read_all(source) == ["alice", "bob"]
+    finally:
+        writer.join()
+    assert source.total is None

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from cognito_confirm import CognitoConfirmer
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.testing import FakeCognito
 from tests.helpers import confirm_args, users_file
@@ -173,4 +174,19 @@ def test_an_unknown_pool_names_region_when_it_differs(
         "ResourceNotFoundException",
         "the pool id names region eu-west-1, but --region sends the calls to us-east-1",
     )
+    assert not report.exists()
+
+
+def test_an_aws_configuration_botocore_rejects_is_one_line(
+    fake: FakeCognito, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore's ValueError for a configured endpoint or region it cannot use: one line."""
+
+    async def rejected(self: CognitoConfirmer) -> CognitoConfirmer:
+        raise ValueError("Invalid endpoint: localhost:1")
+
+    monkeypatch.setattr(CognitoConfirmer, "__aenter__", rejected)
+    report = tmp_path / "report.jsonl"
+    result = confirm(fake, report, "--input", users_file(tmp_path, ["alice"]))
+    assert_refused(result, "no usable Cognito client: Invalid endpoint: localhost:1")
     assert not report.exists()
