@@ -309,3 +309,17 @@ def test_write_failure_is_a_report_error() -> None:
             writer.write({"username": "a", "outcome": "confirmed"})
     finally:
         writer.close()
+
+
+def test_a_report_another_run_is_writing_is_not_resumed(tmp_path: Path) -> None:
+    """Two runs on one report: the second is refused while the first holds it, not after."""
+    path = tmp_path / "report.jsonl"
+    first = ReportWriter.create(path)
+    try:
+        first.write(json.loads(line("a", "confirmed")))
+        state = read_resume_state(path, user_pool_id=POOL, verify_email=False)
+        with pytest.raises(ReportError, match="being written by another run"):
+            ReportWriter.resume(path, state)
+    finally:
+        first.close()
+    ReportWriter.resume(path, state).close()  # free once the first run is over

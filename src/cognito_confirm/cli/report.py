@@ -44,6 +44,11 @@ from typing import BinaryIO, Final
 
 from .._result import ConfirmResult, Outcome
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = [
     "MAX_LINE_BYTES",
     "REPORT_MODE",
@@ -307,6 +312,7 @@ class ReportWriter:
         except OSError as exc:
             msg = f"cannot create report {path}: {exc.strerror or exc}"
             raise ReportError(msg) from None
+        _lock(fd)  # just created: nobody else can hold it yet
         return cls(path, fd, created=True)
 
     @classmethod
@@ -321,6 +327,10 @@ class ReportWriter:
             msg = f"cannot append to report {path}: {exc.strerror or exc}"
             raise ReportError(msg) from None
         info = os.fstat(fd)
+        if not _lock(fd):
+            os.close(fd)
+            msg = f"report {path} is being written by another run; it was left as it is"
+            raise ReportError(msg)
         if (info.st_dev, info.st_ino) != state.file_id or info.st_size != state.size:
             os.close(fd)
             msg = (
@@ -363,3 +373,16 @@ class ReportWriter:
             return False
         self.path.unlink(missing_ok=True)
         return True
+
+
+def _lock(fd: int) -> bool:
+    """Lock the report for this run (released when it ends, even by ``kill -9``), so that a
+    second run resuming the same report while this one writes it is refused. False if taken;
+    always True where ``fcntl`` does not exist (Windows)."""
+    if fcntl is None:  # pragma: no cover - Windows
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
