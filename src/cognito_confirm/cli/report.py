@@ -29,6 +29,7 @@ naming this pool. The one thing ever cut off is a last line cut short (a ``kill 
 disk mid-write), and only when it starts as every report line does and the file has not changed
 since it was read. Anything else is refused with the file left as it was, byte for byte. Lines
 are read with a bound (``MAX_LINE_BYTES``), so even ``--report /dev/zero`` cannot fill memory.
+The run writing a report holds an ``flock`` on it, so a second run cannot resume it meanwhile.
 """
 
 from __future__ import annotations
