@@ -256,8 +256,8 @@ class _Simulation:
 
 
 def default_pacer(rate: float | None, clock: Callable[[], float]) -> AdaptiveRateLimiter:
-    """The library's pacer on the simulation's clock."""
-    return AdaptiveRateLimiter(rate, clock=clock)
+    """The library's pacer on the simulation's clock (its jitter seeded: runs repeat)."""
+    return AdaptiveRateLimiter(rate, clock=clock, rng=random.Random(0))
 
 
 def simulate(

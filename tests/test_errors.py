@@ -177,9 +177,11 @@ async def test_retry_budget_exhausted_raises_the_last_error(fake: FakeCognito) -
         fake.user_pool_id,
         endpoint_url=fake.endpoint_url,
         retry=RetryPolicy(max_attempts=4, base_delay=0.001),
+        max_wait=None,  # the budget, not a web request's patience, ends it
     ) as c:
-        with pytest.raises(ThrottledError):
+        with pytest.raises(ThrottledError) as caught:
             await c.confirm("stuck")
+    assert caught.value.code == "TooManyRequestsException"
     assert fake.stats().confirm_calls["stuck"] == 4
 
 

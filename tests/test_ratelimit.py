@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
+import statistics
 
 import pytest
 
@@ -25,7 +27,16 @@ class FakeTime:
 
 
 def limiter(rate: float | None, time: FakeTime) -> AdaptiveRateLimiter:
-    return AdaptiveRateLimiter(rate, clock=time.clock, sleep=time.sleep)
+    return AdaptiveRateLimiter(rate, clock=time.clock, sleep=time.sleep, rng=random.Random(0))
+
+
+@pytest.fixture(autouse=True)
+def even_spacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calls evenly spaced in every phase, so that the other rules' figures are exact.
+
+    The start's and the probes' random spacing has tests of its own, which turn it back on.
+    """
+    monkeypatch.setattr(pace, "JITTER", 0.0)
 
 
 def answer(pacer: AdaptiveRateLimiter, time: FakeTime, calls: int, rate: float) -> None:
@@ -43,6 +54,25 @@ async def test_calls_are_spaced_evenly_without_burst() -> None:
     gaps = [b - a for a, b in itertools.pairwise(slot for slot in slots if slot is not None)]
     assert min(gaps) == pytest.approx(0.025)
     assert slots[-1] == pytest.approx(99 * 0.025)
+
+
+async def test_start_and_probes_space_calls_at_random_holds_evenly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While probing, gaps are random around 1/rate (so the pacer sees its share of refusals);
+    in a hold they are exactly 1/rate (what fixed one-second windows need)."""
+    monkeypatch.setattr(pace, "JITTER", 1.0)
+    time = FakeTime()
+    pacer = limiter(40, time)
+    probing = [await pacer.acquire() for _ in range(400)]
+    gaps = [b - a for a, b in itertools.pairwise(slot for slot in probing if slot is not None)]
+    assert statistics.mean(gaps) == pytest.approx(1 / 40, rel=0.1)
+    assert min(gaps) < 0.5 / 40 < 2 / 40 < max(gaps)
+    pacer.throttled(time.now)
+    time.now += pace.DRAIN_TIME
+    holding = [await pacer.acquire() for _ in range(20)]
+    gaps = [b - a for a, b in itertools.pairwise(slot for slot in holding if slot is not None)]
+    assert max(gaps) - min(gaps) < 1e-9
 
 
 async def test_no_ceiling_still_paces_from_the_default_quota_and_probes_up() -> None:
