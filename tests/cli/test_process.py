@@ -18,17 +18,11 @@ from tests.helpers import (
     command,
     complete_lines,
     confirm_args,
-    process_env,
     users_file,
     wait_until,
 )
 
 CONCURRENCY = 8
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return process_env(tmp_path)
 
 
 def confirm_command(fake: FakeCognito, report: Path, *args: str) -> list[str]:

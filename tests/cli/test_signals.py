@@ -21,17 +21,11 @@ from tests.helpers import (
     command,
     complete_lines,
     confirm_args,
-    process_env,
     users_file,
     wait_until,
 )
 
 NAMES = [f"user{n:03d}" for n in range(100)]
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return process_env(tmp_path)
 
 
 def start(

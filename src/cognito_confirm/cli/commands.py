@@ -184,6 +184,20 @@ class _Cli(click.Group):
         sys.exit(code or 0)
 
 
+def _seconds_option(
+    name: str, callback: Callable[..., float], default: float, help_text: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An option taking a number of seconds, checked by ``callback``."""
+    return click.option(
+        name,
+        metavar="SECONDS",
+        callback=callback,
+        default=str(default),
+        show_default=True,
+        help=help_text,
+    )
+
+
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cognito-confirm", prog_name=PROG)
 def cli() -> None:
@@ -265,25 +279,21 @@ def cli() -> None:
     is_flag=True,
     help="Read and check the input and the pool, print what would be sent, send nothing.",
 )
-@click.option(
+@_seconds_option(
     "--grace",
-    metavar="SECONDS",
-    callback=parse_grace,
-    default=str(DEFAULT_GRACE),
-    show_default=True,
-    help="After SIGINT, SIGTERM or SIGHUP, how long the calls in flight may take to finish "
-    "before they are abandoned (nothing new is sent meanwhile). The default fits, with the "
-    "rest of the shutdown, in the 30 s Kubernetes allows.",
+    parse_grace,
+    DEFAULT_GRACE,
+    "After SIGINT, SIGTERM or SIGHUP, how long the calls in flight may take to finish before "
+    "they are abandoned (nothing new is sent meanwhile). The default fits, with the rest of "
+    "the shutdown, in the 30 s Kubernetes allows.",
 )
-@click.option(
+@_seconds_option(
     "--outage-budget",
-    metavar="SECONDS",
-    callback=parse_outage_budget,
-    default=str(DEFAULT_OUTAGE_BUDGET),
-    show_default=True,
-    help="When Cognito stops answering (connections fail, time out, or HTTP 5xx), the run "
-    "holds, sending nobody new, and carries on when it answers again; after this long without "
-    "an answer it stops (exit 2), every result written.",
+    parse_outage_budget,
+    DEFAULT_OUTAGE_BUDGET,
+    "When Cognito stops answering (connections fail, time out, or HTTP 5xx), the run holds, "
+    "sending nobody new, and carries on when it answers again; after this long without an "
+    "answer it stops (exit 2), every result written.",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
 def confirm(**options: Any) -> int:

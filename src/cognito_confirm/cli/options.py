@@ -8,6 +8,7 @@ credentials in an endpoint URL may be secret, so those are never echoed.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
@@ -90,28 +91,31 @@ def _seconds(value: str, *, minimum_ok: bool) -> float:
 
 def parse_region(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     """``--region``: a region name botocore accepts (a host label, such as eu-west-1)."""
-    if value is None:
-        return None
-    try:
-        validate_region_name(value)
-    except InvalidRegionError:
-        valid = False
-    else:
-        valid = bool(value)
-    if not valid:
-        msg = f"{value!r} is not an AWS region name such as eu-west-1"
-        raise click.BadParameter(msg)
-    return value
+    return _checked(value, _region_problem)
 
 
 def parse_endpoint(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     """``--endpoint-url``: scheme://host[:port], as botocore needs it and Cognito serves it."""
-    if value is None:
-        return None
-    problem = endpoint_problem(value)
-    if problem is not None:
-        raise click.BadParameter(problem)
+    return _checked(value, endpoint_problem)
+
+
+def _checked(value: str | None, problem: Callable[[str], str | None]) -> str | None:
+    """The value given, or ``click.BadParameter`` with what is wrong with it."""
+    reason = None if value is None else problem(value)
+    if reason is not None:
+        raise click.BadParameter(reason)
     return value
+
+
+def _region_problem(region: str) -> str | None:
+    try:
+        validate_region_name(region)
+    except InvalidRegionError:
+        pass
+    else:
+        if region:
+            return None
+    return f"{region!r} is not an AWS region name such as eu-west-1"
 
 
 def endpoint_problem(url: str) -> str | None:

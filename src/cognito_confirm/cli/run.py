@@ -122,6 +122,7 @@ class BulkRun:
         self._email_slots = anyio.Semaphore(settings.concurrency)
         self._results: ResultStream | None = None
         self._stopping = False
+        self._held = False
         self._abort = anyio.CancelScope()
         self.tally = Tally()
 
@@ -133,6 +134,7 @@ class BulkRun:
             with self._abort:
                 await self._confirm_all()
             watchers.cancel_scope.cancel()
+        self._note_outage()  # an outage over since the last look
         if self.tally.error is None:
             self.tally.error = self._source.error
         self.tally.finish()
@@ -230,20 +232,22 @@ class BulkRun:
                         self._abort.cancel()
 
     async def _watch_outage(self) -> None:
-        """Say when the engine holds the run because Cognito does not answer, and when not."""
-        held = False
         while True:
             await anyio.sleep(_OUTAGE_POLL)
-            outage = None if self._results is None else self._results.outage
-            if outage is not None and not held:
-                self._display.note(
-                    f"no answer from Cognito for {outage:.0f} s (connections fail or time out, "
-                    "or HTTP 5xx): sending nobody new and probing; the run stops after "
-                    f"{self._settings.outage_budget:g} s without an answer (--outage-budget)"
-                )
-            elif outage is None and held:
-                self._display.note("Cognito answers again: carrying on")
-            held = outage is not None
+            self._note_outage()
+
+    def _note_outage(self) -> None:
+        """Say when the engine holds the run because Cognito does not answer, and when not."""
+        outage = None if self._results is None else self._results.outage
+        if outage is not None and not self._held:
+            self._display.note(
+                f"no answer from Cognito for {outage:.0f} s (connections fail or time out, "
+                "or HTTP 5xx): sending nobody new and probing; the run stops after "
+                f"{self._settings.outage_budget:g} s without an answer (--outage-budget)"
+            )
+        elif outage is None and self._held:
+            self._display.note("Cognito answers again: carrying on")
+        self._held = outage is not None
 
     async def _abandon_after(self, grace: float) -> None:
         await anyio.sleep(grace)
