@@ -5,8 +5,10 @@
 
 One username a line (blank lines are ignored). The input is read as the run goes, never held in
 memory, and each result is written as soon as it completes, so an interrupted run still leaves a
-report of what it did. The report holds usernames, so it is created readable by its owner only
-(0o600), and never overwrites an earlier report. Exit status 0 when every user ended confirmed,
+report of what it did; an input that cannot be read (a byte that is not UTF-8) stops the run
+after the calls in flight, whose results are written before its error is raised. The report
+holds usernames, so it is created readable by its owner only (0o600), and never overwrites an
+earlier report. Exit status 0 when every user ended confirmed,
 already confirmed or a duplicate, 1 otherwise, 2 for a usage error. Credentials,
 profile and region come from the usual AWS configuration. This is an example of the library
 API; the ``cognito-confirm`` command does the same job with resume, progress and more options.
