@@ -38,6 +38,12 @@ def foreign_answer(response: Mapping[str, Any]) -> str | None:
     headers = metadata.get("HTTPHeaders") if isinstance(metadata, Mapping) else None
     if not isinstance(metadata, Mapping) or not isinstance(headers, Mapping):
         return None
+    if (
+        headers.get("content-type") in _JSON_TYPES  # the usual answer, checked cheaply
+        and metadata.get("RequestId")
+        and _UNPARSABLE not in response
+    ):
+        return None
     problems = []
     if not metadata.get("RequestId"):
         problems.append("no x-amzn-RequestId")

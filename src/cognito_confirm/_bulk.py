@@ -344,18 +344,12 @@ class ResultStream:
     async def _confirm_one(self, index: int, name: str) -> ConfirmResult | None:
         """Confirm one user in its turn: its result, or None for a user with none."""
         assert self._fan_out is not None  # noqa: S101 - set by __aenter__
-        async with self._fan_out:
-            if self._stopping:  # read but never sent: a resumed run sends it
-                return None
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            try:
-                confirmation = await self._confirm(
-                    name, index=index, limiter=self.limiter, gate=self._gate
-                )
-            finally:
-                self.in_flight -= 1
-        if isinstance(confirmation.error, NotSentError):
+        if self._judge.answered:  # fanned out: the workers alone bound the concurrency
+            confirmation = await self._confirm_counted(index, name)
+        else:
+            async with self._fan_out:
+                confirmation = await self._confirm_counted(index, name)
+        if confirmation is None or isinstance(confirmation.error, NotSentError):
             return None
         deliver, fatal = self._judge.verdict(confirmation.error)
         if self._judge.answered:
@@ -363,6 +357,16 @@ class ResultStream:
         if fatal is not None:
             self._fail(fatal)
         return confirmation.result if deliver else None
+
+    async def _confirm_counted(self, index: int, name: str) -> Confirmation | None:
+        if self._stopping:  # read but never sent: a resumed run sends it
+            return None
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._confirm(name, index=index, limiter=self.limiter, gate=self._gate)
+        finally:
+            self.in_flight -= 1
 
     def _fail(self, error: Exception) -> None:
         if self._failure is None:

@@ -99,6 +99,11 @@ class CallGate:
         self.unreachable: EndpointUnreachableError | None = None
 
     @property
+    def open(self) -> bool:
+        """True when a call may go at once (``admit()`` would say GO without waiting)."""
+        return self._down_since is None and not self._stopped and self.unreachable is None
+
+    @property
     def down(self) -> bool:
         """True while the endpoint counts as down (an outage)."""
         return self._down_since is not None

@@ -15,7 +15,6 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
 
@@ -147,7 +146,7 @@ async def call_with_retries(
     error: CognitoConfirmError | None = None
     while True:
         probe = False
-        if gate is not None:
+        if gate is not None and not gate.open:
             admission, held = await gate.admit()
             budget.hold(held)
             if admission is Admission.STOPPED:
@@ -155,11 +154,8 @@ async def call_with_retries(
             if admission is Admission.GAVE_UP:
                 return budget.ended(gate.unreachable, attempts)
             probe = admission is Admission.PROBE
-        with _interruptible(gate) as scope:
-            sent_at = await _slot(limiter, budget.wait_until())
-        if scope is not None and scope.cancel_called:
-            sent_at = None
-        if sent_at is None or budget.expired():
+        sent_at = await _slot(limiter, budget.wait_until(), gate)
+        if sent_at is None or budget.expired() or (gate is not None and gate.stopped):
             if gate is not None:
                 gate.cut_short(probe=probe, sent=False)
             return budget.ended(_unsent(error, limiter, gate, username, deadline), attempts)
@@ -189,10 +185,13 @@ async def call_with_retries(
                 error.retry_after = pause
             return budget.ended(error, attempts)
         logger.debug("retrying %s after %s (attempt %d)", username, error.code, attempts)
-        with _interruptible(gate):
+        if gate is None:
             await anyio.sleep(pause)
-        if gate is not None and gate.stopped:
-            return budget.ended(error, attempts)
+        else:
+            with gate.interruptible():
+                await anyio.sleep(pause)
+            if gate.stopped:
+                return budget.ended(error, attempts)
 
 
 def _unsent(
@@ -290,17 +289,20 @@ def _unanswered(error: CognitoConfirmError) -> bool:
     return isinstance(error, TransportError) or (error.http_status or 0) >= 500
 
 
-def _interruptible(gate: CallGate | None) -> AbstractContextManager[anyio.CancelScope | None]:
-    return nullcontext() if gate is None else gate.interruptible()
-
-
-async def _slot(limiter: AdaptiveRateLimiter | None, deadline: float | None) -> float | None:
-    """Wait for the call's turn; the time it was granted, or None if not before ``deadline``."""
+async def _slot(
+    limiter: AdaptiveRateLimiter | None, deadline: float | None, gate: CallGate | None
+) -> float | None:
+    """Wait for the call's turn; the time it was granted, or None if not before ``deadline``
+    (or if ``gate`` was stopped meanwhile)."""
     if limiter is None:
         return 0.0
-    if deadline is None:
-        return await limiter.acquire()
-    return await limiter.acquire(max_wait=max(0.0, deadline - time.monotonic()))
+    max_wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+    if gate is None or limiter.wait_time() == 0:
+        # No wait to interrupt: a cancel scope per call costs more than the rest of the engine.
+        return await limiter.acquire(max_wait)
+    with gate.interruptible() as scope:
+        granted = await limiter.acquire(max_wait)
+    return None if scope.cancel_called else granted
 
 
 def _no_slot(limiter: AdaptiveRateLimiter, username: str | None) -> ThrottledError:
