@@ -8,11 +8,14 @@ from aiobotocore.session import AioSession
 
 from cognito_confirm import (
     BulkReport,
+    ClockSkewError,
     CognitoConfirmer,
     CognitoConfirmError,
     ConfirmResult,
+    EndpointNotCognitoError,
     NotConfirmableError,
     Outcome,
+    RepeatedFailureError,
     RetryPolicy,
     SetupError,
 )
@@ -53,3 +56,25 @@ async def many(pool_id: str) -> bool:
             current_rate: float = results.limiter.rate
             assert current_rate > 0
         return report.ok and report.counts[Outcome.CONFIRMED] >= 0
+
+
+async def stopped_and_checked(pool_id: str) -> int:
+    retry = RetryPolicy(max_attempts=5, timeout=60.0)
+    async with CognitoConfirmer(pool_id, retry=retry) as c:
+        try:
+            async with c.stream(names(), outage_budget=120.0) as results:
+                async for result in results:
+                    if results.outage is not None:
+                        results.stop()
+                    if result.index > 10:
+                        results.abort()
+                input_error: Exception | None = results.input_error
+                assert input_error is None
+        except RepeatedFailureError as error:
+            count: int = error.count
+            last: CognitoConfirmError = error.error
+            return count if last.code else 0
+        except (EndpointNotCognitoError, ClockSkewError) as error:
+            status: int | None = error.http_status
+            return status or 0
+    return 0
