@@ -79,7 +79,7 @@ async def test_from_pool_ends_when_only_failed_users_remain(fake: FakeCognito) -
 
 async def test_from_pool_backs_off_when_listing_is_throttled() -> None:
     """TooManyRequestsException on ListUsers slows the listing down; no user is lost."""
-    with FakeCognito(list_quota=4) as fake:
+    with FakeCognito(list_quota=2) as fake:
         fake.add_users(f"user{n:03d}" for n in range(70))
         seen, source = await confirm_from_pool(fake, rate=50.0)
         assert fake.stats().throttled > 0
