@@ -188,7 +188,7 @@ class CallGate:
         with its calls, and the next report shows whether the endpoint still answers others.
         """
         reports = self._reports
-        while self._reports == reports and self._in_flight > 0:
+        while self._reports == reports and self._in_flight > 0 and not self._stopped:
             if self._changed is None:
                 self._changed = anyio.Event()
             await self._changed.wait()

@@ -162,6 +162,7 @@ async def call_with_retries(
         attempts += 1
         if gate is not None:
             gate.sending()
+        called_at = time.monotonic()
         value, error = await _call(operation, username, budget.remaining(), gate, probe)
         unanswered = error is not None and _unanswered(error)
         _report(limiter, gate, sent_at, error, username, probe=probe)
@@ -174,7 +175,7 @@ async def call_with_retries(
             if gate.down:
                 # The outage took this user's calls, not the user: they count neither against
                 # the budget nor the timeout, and the gate holds the next one.
-                budget.hold(time.monotonic() - sent_at)
+                budget.hold(time.monotonic() - called_at)
                 counted = 0
                 continue
         if not policy.should_retry(error, counted):
@@ -208,7 +209,7 @@ def _unsent(
         return error  # the policy's timeout: the last call's error says what went wrong
     if limiter is None:
         return TransportError("the retry policy's timeout passed before a call", username=username)
-    return _no_slot(limiter, username)
+    return _no_slot(limiter, username, "max_wait" if deadline is not None else "the timeout")
 
 
 class NotSentError(CognitoConfirmError):
@@ -305,10 +306,10 @@ async def _slot(
     return None if scope.cancel_called else granted
 
 
-def _no_slot(limiter: AdaptiveRateLimiter, username: str | None) -> ThrottledError:
+def _no_slot(limiter: AdaptiveRateLimiter, username: str | None, within: str) -> ThrottledError:
     wait = limiter.wait_time()
     msg = (
-        f"no slot in the shared pace ({limiter.rate:.1f} calls/s) within max_wait: "
+        f"no slot in the shared pace ({limiter.rate:.1f} calls/s) within {within}: "
         f"the next is {wait:.2f} s away; nothing was sent"
     )
     error = ThrottledError(msg, username=username)

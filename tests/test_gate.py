@@ -1,0 +1,158 @@
+"""The call gate on its own: when the endpoint counts as down, who probes, stop and give up."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import pytest
+
+from cognito_confirm import EndpointUnreachableError
+from cognito_confirm._gate import DOWN_USERS, Admission, CallGate
+
+
+@pytest.fixture(autouse=True)
+def quick_probes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probes 0.05 s apart instead of 0.5 s, so the tests take little time."""
+    monkeypatch.setattr("cognito_confirm._gate.PROBE_WAIT_MIN", 0.05)
+    monkeypatch.setattr("cognito_confirm._gate.PROBE_WAIT_MAX", 0.1)
+
+
+def call_failed(gate: CallGate, key: str, *, probe: bool = False) -> None:
+    gate.sending()
+    gate.unanswered(key, probe=probe)
+
+
+async def test_down_takes_two_different_users_in_a_row() -> None:
+    """One user failing again and again is not an outage; a second user is; an answer ends it."""
+    gate = CallGate()
+    assert DOWN_USERS == 2
+    for _ in range(5):
+        call_failed(gate, "a")
+    assert gate.open
+    assert gate.outage is None
+    gate.sending()
+    gate.answered()
+    call_failed(gate, "b")
+    assert not gate.down
+    call_failed(gate, "c")
+    assert gate.down
+    assert not gate.open
+    outage = gate.outage
+    assert outage is not None
+    assert outage >= 0
+    gate.sending()
+    gate.answered()
+    assert gate.open
+
+
+async def test_one_probe_at_a_time_taken_in_turn() -> None:
+    """While down, the first held call probes; when its probe fails the next one in line
+    probes (not the same one again); the first answer lets every held call go."""
+    gate = CallGate()
+    call_failed(gate, "a")
+    call_failed(gate, "b")
+    admissions: dict[str, list[Admission]] = {"x": [], "y": []}
+
+    async def caller(key: str) -> None:
+        while True:
+            admission, _held = await gate.admit()
+            admissions[key].append(admission)
+            if admission is not Admission.PROBE:
+                return
+            await anyio.sleep(0.02)
+            gate.sending()
+            if key == "y":  # y's probe is answered: the endpoint is back
+                gate.answered()
+                return
+            gate.unanswered(key, probe=True)
+
+    first, _held = await gate.admit()
+    assert first is Admission.PROBE
+    async with anyio.create_task_group() as group:
+        group.start_soon(caller, "x")
+        group.start_soon(caller, "y")
+        await anyio.sleep(0.02)
+        assert admissions == {"x": [], "y": []}  # one probe at a time
+        call_failed(gate, "t", probe=True)
+    assert admissions == {"x": [Admission.PROBE, Admission.GO], "y": [Admission.PROBE]}
+    assert gate.open
+
+
+async def test_the_budget_gives_up_for_every_held_call() -> None:
+    """Past outage_budget without an answer every held call gets GAVE_UP, and so do later ones."""
+    gate = CallGate(outage_budget=0.2)
+    call_failed(gate, "a")
+    call_failed(gate, "b")
+    got: list[Admission] = []
+
+    async def caller() -> None:
+        admission, _held = await gate.admit()
+        if admission is Admission.PROBE:
+            await anyio.sleep(0.5)  # a probe left hanging
+            gate.cut_short(probe=True, sent=False)
+            admission, _held = await gate.admit()
+        got.append(admission)
+
+    started = time.monotonic()
+    async with anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(caller)
+    assert got == [Admission.GAVE_UP] * 3
+    assert time.monotonic() - started < 1.0
+    assert isinstance(gate.unreachable, EndpointUnreachableError)
+    assert (await gate.admit())[0] is Admission.GAVE_UP
+
+
+async def test_stop_releases_held_calls_and_interrupts_waits() -> None:
+    """stop(): held calls get STOPPED, an interruptible wait ends at once, nothing waits on."""
+    gate = CallGate()
+    call_failed(gate, "a")
+    call_failed(gate, "b")
+    got: list[Admission] = []
+    interrupted: list[bool] = []
+
+    async def held() -> None:
+        got.append((await gate.admit())[0])
+
+    async def sleeper() -> None:
+        with gate.interruptible() as scope:
+            await anyio.sleep(10)
+        interrupted.append(scope.cancel_called)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(2):
+            group.start_soon(held)
+        group.start_soon(sleeper)
+        await anyio.sleep(0.05)
+        gate.stop()
+    assert sorted(got, key=lambda a: a.value) == [Admission.PROBE, Admission.STOPPED]
+    assert interrupted == [True]
+    assert (await gate.admit())[0] is Admission.STOPPED
+    with gate.interruptible() as scope:
+        await anyio.sleep(10)
+    assert scope.cancel_called
+
+
+async def test_others_reported_waits_for_the_next_report_only() -> None:
+    """A user out of retries waits for another call in flight to report, not longer."""
+    gate = CallGate()
+    await gate.others_reported()  # nothing in flight: at once
+    gate.sending()
+
+    async def report_later() -> None:
+        await anyio.sleep(0.05)
+        gate.unanswered("other")
+
+    started = time.monotonic()
+    async with anyio.create_task_group() as group:
+        group.start_soon(report_later)
+        await gate.others_reported()
+    assert 0.04 <= time.monotonic() - started < 1
+
+
+def test_outage_budget_is_checked() -> None:
+    """A negative or nan outage budget is refused."""
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="outage_budget"):
+            CallGate(outage_budget=bad)
