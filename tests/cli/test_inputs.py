@@ -121,6 +121,10 @@ def test_csv_stray_quote_closed_later_is_caught() -> None:
         (b"username,name\na,b,c\n", "line 2: 3 cells where the header has 2"),
         (b"username,name\na\n", "line 2: 1 cells where the header has 2"),
         (b'username,name\n\na,"b"c\n', "line 3: ',' expected after '\"'"),
+        (
+            b'username,name\na,"b\nc"d\n',
+            "line 2: ',' expected after '\"', in the row from line 2 to 3",
+        ),
     ],
 )
 def test_csv_malformed_row_names_its_line(data: bytes, message: str) -> None:
