@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import cast
+
 import pytest
+from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
 
 from cognito_confirm import (
     AccessDeniedError,
@@ -182,3 +186,17 @@ async def test_auth_and_clock_codes_stop_a_run_after_one_call(
     assert sum(fake.stats().confirm_calls.values()) == 1
     if cls is ClockSkewError:
         assert "clock is probably off" in str(caught.value)
+
+
+async def test_a_test_double_client_is_used_as_it_is() -> None:
+    """An injected stand-in with no event system and no HTTP metadata confirms as before."""
+
+    class Instant:
+        meta = SimpleNamespace(config=SimpleNamespace(max_pool_connections=10))
+
+        async def admin_confirm_sign_up(self, **_kwargs: object) -> dict[str, object]:
+            return {}
+
+    client = cast("CognitoIdentityProviderClient", Instant())
+    async with CognitoConfirmer("us-east-1_Pool1", client=client) as c:
+        assert (await c.confirm("alice")).outcome is Outcome.CONFIRMED

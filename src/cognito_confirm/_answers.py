@@ -62,9 +62,13 @@ def register_answer_check(client: Any) -> None:
 
     botocore reads an unparsable JSON body as an empty answer (HTTP 200: a success), so a
     ``before-parse`` handler on the client marks such answers. Idempotent; harmless to the
-    client's other calls (an unparsable answer just gains one key).
+    client's other calls (an unparsable answer just gains one key). A test double without
+    botocore's event system is left alone, as its answers are by ``foreign_answer``.
     """
-    client.meta.events.register(
+    events = getattr(getattr(client, "meta", None), "events", None)
+    if events is None:
+        return
+    events.register(
         "before-parse.cognito-identity-provider",
         _mark_unparsable,
         unique_id="cognito-confirm-answer-check",
