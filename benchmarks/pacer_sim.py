@@ -113,8 +113,9 @@ class Outcome:
 class _Server:
     """The quota, as a token bucket or fixed one-second windows."""
 
-    def __init__(self, quota: Quota) -> None:
+    def __init__(self, quota: Quota, phase: float = 0.0) -> None:
         self._quota = quota
+        self._phase = phase  # where the run starts within a window: rarely on its edge
         self._tokens = quota.burst
         self._stamp = 0.0
         self._window = -1
@@ -122,7 +123,7 @@ class _Server:
 
     def admit(self, now: float) -> bool:
         if self._quota.windows:
-            window = math.floor(now)
+            window = math.floor(now + self._phase)
             if window != self._window:
                 self._window, self._used = window, 0
             if self._used >= self._quota.rate:
@@ -149,7 +150,7 @@ class _Simulation:
         self.rng = random.Random(seed)
         self.events: list[tuple[float, int, Callable[[], None]]] = []
         self.seq = itertools.count()
-        self.server = _Server(setting.quota)
+        self.server = _Server(setting.quota, self.rng.random())
         self.pacer = make_pacer(setting.rate, self.clock)
         self.policy = RetryPolicy()
         self.next_user = 0
