@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cognito_confirm import AdaptiveRateLimiter, RetryPolicy
+from cognito_confirm.testing._model import quota_gate
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,34 +111,6 @@ class Outcome:
         return self.live_throttled / self.live_calls if self.live_calls else 0.0
 
 
-class _Server:
-    """The quota, as a token bucket or fixed one-second windows."""
-
-    def __init__(self, quota: Quota, phase: float = 0.0) -> None:
-        self._quota = quota
-        self._phase = phase  # where the run starts within a window: rarely on its edge
-        self._tokens = quota.burst
-        self._stamp = 0.0
-        self._window = -1
-        self._used = 0
-
-    def admit(self, now: float) -> bool:
-        if self._quota.windows:
-            window = math.floor(now + self._phase)
-            if window != self._window:
-                self._window, self._used = window, 0
-            if self._used >= self._quota.rate:
-                return False
-            self._used += 1
-            return True
-        self._tokens = min(self._quota.burst, self._tokens + (now - self._stamp) * self._quota.rate)
-        self._stamp = now
-        if self._tokens < 1.0:
-            return False
-        self._tokens -= 1.0
-        return True
-
-
 class _Simulation:
     def __init__(
         self,
@@ -150,7 +123,18 @@ class _Simulation:
         self.rng = random.Random(seed)
         self.events: list[tuple[float, int, Callable[[], None]]] = []
         self.seq = itertools.count()
-        self.server = _Server(setting.quota, self.rng.random())
+        # The fake Cognito's own quota model, on this simulation's clock. A run rarely starts
+        # on a window's edge: the windows are shifted by a random phase.
+        phase = self.rng.random()
+        gate = quota_gate(
+            setting.quota.rate,
+            setting.quota.burst,
+            None,
+            windows=setting.quota.windows,
+            clock=lambda: self.now + phase,
+        )
+        assert gate is not None
+        self.server = gate
         self.pacer = make_pacer(setting.rate, self.clock)
         self.policy = RetryPolicy()
         self.next_user = 0
@@ -199,7 +183,7 @@ class _Simulation:
         if self.now >= self.setting.live_until:
             return
         self.live_calls += 1
-        if not self.server.admit(self.now):
+        if not self.server.take():
             self.live_throttled += 1
         self.at(self.now + self.rng.expovariate(self.setting.live), self.live_arrival)
 
@@ -231,7 +215,7 @@ class _Simulation:
         half = self.setting.latency / 2
 
         def arrive() -> None:
-            admitted = self.server.admit(self.now)
+            admitted = self.server.take()
             self.at(self.now + half, lambda: self.answer(sent_at, attempts, admitted))
 
         self.at(self.now + half, arrive)

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from cognito_confirm import CognitoConfirmer, Outcome
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.testing import FakeCognito, _model
+from tests.helpers import confirm_args, users_file
 
 
 def closed_port() -> int:
@@ -95,30 +96,14 @@ def test_cli_rate_auto_says_where_its_pace_comes_from(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """--rate auto prints one stderr line: the quota it read, or why it fell back."""
-    users = tmp_path / "users.txt"
-    users.write_text("alice\n", encoding="utf-8")
+    users = users_file(tmp_path, ["alice"])
     for denied, expected in ((False, "quota 100/s (applied)"), (True, "AccessDeniedException")):
         with FakeCognito(service_quota=100, service_quotas_denied=denied) as fake:
             fake.add_users(["alice"])
             point_service_quotas_at(monkeypatch, fake.endpoint_url)
             report = tmp_path / f"report-{denied}.jsonl"
-            result = CliRunner().invoke(
-                cli,
-                [
-                    "confirm",
-                    "--user-pool-id",
-                    fake.user_pool_id,
-                    "--endpoint-url",
-                    fake.endpoint_url,
-                    "--input",
-                    str(users),
-                    "--report",
-                    str(report),
-                    "--rate",
-                    "auto",
-                    "--no-progress",
-                ],
-            )
+            args = confirm_args(fake, report, "--input", users, "--rate", "auto", "--no-progress")
+            result = CliRunner().invoke(cli, args)
         assert result.exit_code == 0, result.output
         lines = [line for line in result.stderr.splitlines() if "--rate auto" in line]
         assert len(lines) == 1
@@ -172,13 +157,10 @@ async def test_a_sign_up_creates_an_unconfirmed_user() -> None:
         assert await sign_up(fake.endpoint_url, "new") == "UsernameExistsException"
 
 
-def test_fixed_windows_refuse_past_the_quota_until_the_next_second(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_fixed_windows_refuse_past_the_quota_until_the_next_second() -> None:
     """quota_windows: 3 calls pass in a one-second window, the 4th is refused, no burst carries."""
     now = [100.2]
-    monkeypatch.setattr("cognito_confirm.testing._model.time.monotonic", lambda: now[0])
-    gate = _model.quota_gate(3, None, None, windows=True)
+    gate = _model.quota_gate(3, None, None, windows=True, clock=lambda: now[0])
     assert gate is not None
     assert [gate.take() for _ in range(4)] == [True, True, True, False]
     now[0] = 101.0

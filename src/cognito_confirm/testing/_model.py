@@ -11,10 +11,11 @@ import binascii
 import bisect
 import itertools
 import json
+import math
 import re
 import time
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, TypedDict, cast
 
@@ -133,17 +134,24 @@ class Config:
 class TokenBucket:
     """Cognito enforces each quota category in requests per second, allowing a short burst."""
 
-    __slots__ = ("capacity", "rate", "stamp", "tokens")
+    __slots__ = ("capacity", "clock", "rate", "stamp", "tokens")
 
-    def __init__(self, rate: float, capacity: float, tokens: float | None = None) -> None:
+    def __init__(
+        self,
+        rate: float,
+        capacity: float,
+        tokens: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate = rate
         self.capacity = capacity
         self.tokens = capacity if tokens is None else min(tokens, capacity)
-        self.stamp = time.monotonic()
+        self.clock = clock
+        self.stamp = clock()
 
     def take(self) -> bool:
         """Spend one token if there is one; a refused request spends nothing."""
-        now = time.monotonic()
+        now = self.clock()
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
         if self.tokens < 1.0:
@@ -159,16 +167,17 @@ class WindowCounter:
     paces evenly at the quota never sees a refusal, and no burst hides an excess.
     """
 
-    __slots__ = ("rate", "used", "window")
+    __slots__ = ("clock", "rate", "used", "window")
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
+        self.clock = clock
         self.window = -1
         self.used = 0
 
     def take(self) -> bool:
         """Count one request in the current window if there is room; a refused one counts not."""
-        window = int(time.monotonic())
+        window = math.floor(self.clock())
         if window != self.window:
             self.window, self.used = window, 0
         if self.used >= self.rate:
@@ -181,17 +190,23 @@ QuotaGate = TokenBucket | WindowCounter
 
 
 def quota_gate(
-    rate: float | None, burst: float | None, old: QuotaGate | None, *, windows: bool = False
+    rate: float | None,
+    burst: float | None,
+    old: QuotaGate | None,
+    *,
+    windows: bool = False,
+    clock: Callable[[], float] = time.monotonic,
 ) -> QuotaGate | None:
     """A token bucket for ``rate`` (keeping what an old one held, so reconfiguring grants no
-    burst), or fixed one-second windows; None for no quota."""
+    burst), or fixed one-second windows; None for no quota. ``clock`` is injectable so that a
+    simulation (``benchmarks/pacer_sim.py``) runs the same model on a virtual clock."""
     if rate is None:
         return None
     if windows:
-        return WindowCounter(rate)
+        return WindowCounter(rate, clock)
     capacity = burst if burst is not None else max(1.0, rate)
     tokens = old.tokens if isinstance(old, TokenBucket) else None
-    return TokenBucket(rate, capacity, tokens)
+    return TokenBucket(rate, capacity, tokens, clock)
 
 
 # --- users ----------------------------------------------------------------------------------
