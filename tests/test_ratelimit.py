@@ -8,6 +8,7 @@ import random
 import statistics
 
 import pytest
+from benchmarks import pacer_sim
 
 from cognito_confirm import AdaptiveRateLimiter
 from cognito_confirm import _ratelimit as pace
@@ -283,3 +284,25 @@ def test_bad_rates() -> None:
         with pytest.raises(ValueError, match="rate"):
             AdaptiveRateLimiter(rate)
     assert AdaptiveRateLimiter(10).max_rate == 10
+
+
+@pytest.mark.parametrize("rate", [40.0, 60.0, None])
+def test_beside_simulated_live_sign_ups_the_pace_takes_what_is_left(
+    monkeypatch: pytest.MonkeyPatch, rate: float | None
+) -> None:
+    """Against a 50/s bucket with live sign-ups at 20/s (virtual clock): most of the 30/s left,
+    and at most 1.5% of live sign-ups throttled in any of three seeded runs."""
+    monkeypatch.setattr(pace, "JITTER", 1.0)
+    for seed in range(3):
+        outcome = pacer_sim.simulate(pacer_sim.Setting(rate=rate, users=1500), seed)
+        assert outcome.failed == 0
+        assert outcome.confirmed == 1500
+        assert outcome.share_of_free >= 0.85
+        assert outcome.live_harm <= 0.015
+
+
+def test_alone_the_pace_takes_the_quota() -> None:
+    """With no live traffic and rate=60 above a 50/s quota: >= 0.95 of it, < 2% throttled."""
+    outcome = pacer_sim.simulate(pacer_sim.Setting(rate=60.0, live=0, users=1500), 0)
+    assert outcome.share_of_free >= 0.95
+    assert outcome.throttled_share < 0.02
