@@ -23,6 +23,7 @@ itself is raised (not wrapped in an ``ExceptionGroup``).
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import (
     AsyncGenerator,
@@ -50,6 +51,8 @@ from ._validation import username_problem
 from ._verdict import Judge
 
 __all__ = ["ConfirmUser", "ResultStream", "SkipCheck", "Triage", "collect"]
+
+logger = logging.getLogger("cognito_confirm")
 
 SkipCheck = Callable[[str], str | None]
 """Given a username, the reason to skip it (reported as ``skipped``), or None to send it."""
@@ -172,11 +175,27 @@ class ResultStream:
         self._undelivered: list[ConfirmResult] = []
         self._stopping = False
         self._entered = False
+        self._exited = False
         self._task_group: TaskGroup | None = None
         self._producer_scope: anyio.CancelScope | None = None
         self._worker_scopes: set[anyio.CancelScope] = set()
         self._fan_out: anyio.CapacityLimiter | None = None
         self._results: MemoryObjectReceiveStream[ConfirmResult] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<ResultStream concurrency={self._concurrency} read={self.read} "
+            f"in_flight={self.in_flight} state={self._state()}>"
+        )
+
+    def _state(self) -> str:
+        if not self._entered:
+            return "unentered"
+        if self._exited:
+            return "closed"
+        if self._stopping:
+            return "stopping"
+        return "held" if self._gate.down else "running"
 
     @property
     def undelivered(self) -> tuple[ConfirmResult, ...]:
@@ -208,6 +227,11 @@ class ResultStream:
             msg = "a ResultStream can be entered only once"
             raise ClientStateError(msg)
         self._entered = True
+        logger.info(
+            "bulk run starting: concurrency %d, pace %.1f calls/s",
+            self._concurrency,
+            self.limiter.rate,
+        )
         results_in, results_out = anyio.create_memory_object_stream[ConfirmResult](
             self._concurrency
         )
@@ -247,6 +271,15 @@ class ResultStream:
             return await self._task_group.__aexit__(exc_type, exc, tb)
         finally:
             self._drain()
+            self._exited = True
+            logger.info(
+                "bulk run over: %d input items read, %d users in flight at most, pace %.1f "
+                "calls/s after %d cuts",
+                self.read,
+                self.max_in_flight,
+                self.limiter.rate,
+                self.limiter.cuts,
+            )
 
     def _drain(self) -> None:
         assert self._results is not None  # noqa: S101 - set by __aenter__

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import logging
 import random
 import time
 from collections.abc import AsyncIterable, Iterable, Mapping
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_MAX_WAIT", "DEFAULT_RATE", "CognitoConfirmer"]
+
+logger = logging.getLogger("cognito_confirm")
 
 DEFAULT_MAX_CONNECTIONS: Final = 64
 DEFAULT_RATE: Final = 40.0
@@ -131,6 +134,18 @@ class CognitoConfirmer:
         self._max_connections = max_connections
         self._rng = random.Random()  # noqa: S311 - backoff jitter, not security
 
+    def __repr__(self) -> str:
+        if self._limiter is None:
+            pace = "rate=auto"
+        else:
+            ceiling = self._limiter.max_rate
+            shown = "None" if ceiling is None else f"{ceiling:g}/s"
+            pace = f"rate={self._limiter.rate:.1f}/s max_rate={shown}"
+        return (
+            f"<CognitoConfirmer user_pool_id={self.user_pool_id!r} "
+            f"region={self._region_name!r} state={self._state.value} {pace}>"
+        )
+
     async def __aenter__(self) -> Self:
         if self._state is not _State.UNOPENED:
             msg = f"this CognitoConfirmer is {self._state.value}; create a new one"
@@ -154,6 +169,12 @@ class CognitoConfirmer:
         register_answer_check(self._client)
         if self._limiter is None:
             await self._pace_from_quota()
+        logger.info(
+            "confirmer open: user pool %s, region %s, pace %.1f calls/s",
+            self.user_pool_id,
+            self._region_name,
+            self.limiter.rate,
+        )
         return self
 
     async def _pace_from_quota(self) -> None:

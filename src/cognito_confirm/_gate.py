@@ -26,6 +26,7 @@ nobody fails). A false alarm costs one probe: the next call is the probe, and it
 from __future__ import annotations
 
 import enum
+import logging
 import math
 import time
 from collections import deque
@@ -38,6 +39,8 @@ import anyio
 from ._errors import EndpointUnreachableError
 
 __all__ = ["DEFAULT_OUTAGE_BUDGET", "DOWN_USERS", "Admission", "CallGate"]
+
+logger = logging.getLogger("cognito_confirm")
 
 DEFAULT_OUTAGE_BUDGET: Final = 300.0
 """Seconds a bulk run waits for an endpoint that stopped answering before it stops."""
@@ -204,6 +207,10 @@ class CallGate:
         self._unanswered.clear()
         self._probing = False
         if self._down_since is not None:
+            logger.info(
+                "Cognito answers again after %.0f s of outage: carrying on",
+                self._last_answer - self._down_since,
+            )
             self._down_since = None
             self._probe_wait = PROBE_WAIT_MIN
 
@@ -219,6 +226,12 @@ class CallGate:
         if self._down_since is None and len(self._unanswered) >= DOWN_USERS:
             self._down_since = now
             self._next_probe = now
+            logger.info(
+                "no answer from Cognito for %d users in a row: holding the run, one probe "
+                "at a time (outage budget %.0f s)",
+                len(self._unanswered),
+                self._budget,
+            )
 
     def cut_short(self, *, probe: bool, sent: bool) -> None:
         """A call admitted ended without a report (not sent, or cancelled): free its turn."""
@@ -242,6 +255,7 @@ class CallGate:
                 "every result so far was delivered"
             )
             self.unreachable = EndpointUnreachableError(msg)
+            logger.info("outage budget spent: %s", msg)
 
     def _notify(self) -> None:
         changed, self._changed = self._changed, None

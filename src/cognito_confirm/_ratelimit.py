@@ -93,6 +93,7 @@ half. Random spacing in every phase cost fixed windows 20% of the quota.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
@@ -103,6 +104,8 @@ from typing import Final
 import anyio
 
 __all__ = ["AdaptiveRateLimiter"]
+
+logger = logging.getLogger("cognito_confirm")
 JITTER: Final = 1.0
 """While exploring, each gap is ``(1 - JITTER) + JITTER * Exp(1)`` times ``1 / rate``."""
 
@@ -201,6 +204,13 @@ class AdaptiveRateLimiter:
         self.throttles = 0
         self.cuts = 0
         self.epoch = 0
+
+    def __repr__(self) -> str:
+        ceiling = "None" if self._max_rate is None else f"{self._max_rate:g}/s"
+        return (
+            f"<AdaptiveRateLimiter rate={self.rate:.1f}/s max_rate={ceiling} "
+            f"cuts={self.cuts} throttles={self.throttles}>"
+        )
 
     @property
     def rate(self) -> float:
@@ -303,6 +313,12 @@ class AdaptiveRateLimiter:
         self._next_slot = max(self._next_slot, now + 1.0 / self._rate_at(now))
         self.cuts += 1
         self.epoch += 1
+        logger.info(
+            "throttled by Cognito: pace cut from %.1f to a hold at %.1f calls/s (cut %d)",
+            rate,
+            self._settle,
+            self.cuts,
+        )
 
     def _drained_capacity(self, sent_at: float, measured: float) -> float:
         """The capacity that let this start empty a bucket of ``ASSUMED_BURST`` calls.
