@@ -33,7 +33,14 @@ from ._validation import check_user_pool_id, check_username, region_of
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
 
-__all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_MAX_WAIT", "DEFAULT_RATE", "CognitoConfirmer"]
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_WAIT",
+    "DEFAULT_RATE",
+    "DEFAULT_READ_TIMEOUT",
+    "CognitoConfirmer",
+]
 
 logger = logging.getLogger("cognito_confirm")
 
@@ -41,6 +48,10 @@ DEFAULT_MAX_CONNECTIONS: Final = 64
 DEFAULT_RATE: Final = 40.0
 """AdminConfirmSignUp calls per second at most, by default: 80% of Cognito's default 50/s
 UserCreation quota, which live sign-ups share."""
+DEFAULT_CONNECT_TIMEOUT: Final = 10.0
+"""Seconds to open a connection, on the client built here (botocore's ``connect_timeout``)."""
+DEFAULT_READ_TIMEOUT: Final = 30.0
+"""Seconds to wait for an answer, on the client built here (botocore's ``read_timeout``)."""
 DEFAULT_MAX_WAIT: Final = 5.0
 """Seconds ``confirm()`` waits for its slot in the shared pace before it gives up."""
 _USER_AGENT: Final = "cognito-confirm"
@@ -207,8 +218,8 @@ class CognitoConfirmer:
         session = self._session or AioSession(profile=self._profile_name)
         config = AioConfig(
             max_pool_connections=self._max_connections,
-            connect_timeout=10,
-            read_timeout=30,
+            connect_timeout=DEFAULT_CONNECT_TIMEOUT,
+            read_timeout=DEFAULT_READ_TIMEOUT,
             user_agent_extra=_USER_AGENT,
         )
         if self._config is not None:

@@ -4,9 +4,12 @@ Only ``main`` is public: the ``cognito-confirm`` script and ``python -m cognito_
 The modules, each importing only the ones listed after it (and the library)::
 
     commands   the click commands and their options: confirm, demo
-    options    the checks of option values click cannot do by type (rate, grace, endpoint, ...)
+    options    confirm's options once parsed, and the checks of values click cannot do by
+               type (rate, grace, endpoint, timeouts, ...)
     run        BulkRun (shared by confirm and demo), dry_run, the exit codes
-    display    the progress bar, the summary table, one-line errors and notes
+    display    the progress bar, the summary table or JSON, one-line errors and notes
+    logs       -v and --debug: the library's logger on stderr (above the progress bar)
+    output     --output json: the summary as one JSON object
     tally      what a run counts, by outcome
     userpool   ListUsers (--from-pool), AdminUpdateUserAttributes (--verify-email),
                DescribeUserPool (--dry-run), each at its own pace

@@ -22,36 +22,43 @@ only, so the library itself never pays for them.
 
 from __future__ import annotations
 
-import os
+import logging
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import anyio
 import click
 
-from .._client import DEFAULT_MAX_CONNECTIONS, DEFAULT_RATE, CognitoConfirmer
+from .._client import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_RATE,
+    DEFAULT_READ_TIMEOUT,
+    CognitoConfirmer,
+)
 from .._errors import CognitoConfirmError, CredentialsError, UserPoolNotFoundError
 from .._gate import DEFAULT_OUTAGE_BUDGET
 from .._quota import QuotaReading
 from .._validation import check_user_pool_id
 from .demo import DemoUnavailableError, demo_pool, demo_session
-from .display import PROG, error_line, warning_line
+from .display import PROG, error_line, print_json, warning_line
 from .inputs import FileSource, InputError, IterableSource
+from .logs import logging_to_stderr
 from .options import (
-    endpoint_problem,
+    ConfirmOptions,
+    check_usage,
     parse_endpoint,
     parse_grace,
     parse_metadata,
     parse_outage_budget,
     parse_rate,
     parse_region,
-    region_note,
+    parse_timeout,
 )
+from .output import error_summary
 from .report import ReportError, ReportWriter, ResumeState, default_report_path, read_resume_state
 from .run import (
     DEFAULT_GRACE,
@@ -68,88 +75,8 @@ from .userpool import UnconfirmedUsers
 __all__ = ["cli", "main"]
 
 DEMO_CONCURRENCY: Final = 8
-_ENDPOINT_VARIABLES: Final = ("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", "AWS_ENDPOINT_URL")
 
 _SETUP_ERRORS: Final = (InputError, ReportError, CognitoConfirmError, DemoUnavailableError)
-
-
-@dataclass(frozen=True, slots=True)
-class ConfirmOptions:
-    """The ``confirm`` command's options, as click parsed them."""
-
-    user_pool_id: str
-    input_path: str | None
-    from_pool: bool
-    column: str | None
-    region: str | None
-    profile: str | None
-    endpoint_url: str | None
-    report_path: Path | None
-    resume: bool
-    concurrency: int
-    rate: float | Literal["auto"]
-    client_metadata: dict[str, str] | None
-    verify_email: bool
-    dry_run: bool
-    no_progress: bool
-    grace: float
-    outage_budget: float
-
-    def settings(self) -> RunSettings:
-        """How the run sends."""
-        return RunSettings(
-            self.user_pool_id,
-            self.concurrency,
-            self.client_metadata,
-            self.verify_email,
-            not self.no_progress,
-            self.grace,
-            region_note(self.user_pool_id, self.region),
-            self.outage_budget,
-        )
-
-    def confirmer(self) -> CognitoConfirmer:
-        """A confirmer for the AWS configuration the options and the environment give."""
-        stages = 2 if self.verify_email else 1
-        return CognitoConfirmer(
-            self.user_pool_id,
-            region_name=self.region,
-            profile_name=self.profile,
-            endpoint_url=self.endpoint_url,
-            max_connections=max(DEFAULT_MAX_CONNECTIONS, stages * self.concurrency),
-            rate=self.rate,
-        )
-
-
-def check_usage(options: ConfirmOptions) -> None:
-    """Option combinations click cannot check; raises ``click.UsageError``."""
-    if (options.input_path is None) == (not options.from_pool):
-        msg = "give exactly one of --input FILE, --input - and --from-pool"
-        raise click.UsageError(msg)
-    if options.column is not None and options.input_path is None:
-        msg = "--column reads a CSV --input; --from-pool has no columns"
-        raise click.UsageError(msg)
-    if options.resume and options.report_path is None:
-        msg = "--resume needs --report FILE: the report of the run to resume"
-        raise click.UsageError(msg)
-    path = options.input_path or ""
-    if path.lower().endswith(".csv") and options.column is None:
-        msg = f"{path} looks like a CSV file: give --column NAME, the usernames' column"
-        raise click.UsageError(msg)
-    if options.endpoint_url is None:
-        _check_endpoint_variables()
-
-
-def _check_endpoint_variables() -> None:
-    """An endpoint botocore would take from the environment gets the option's check."""
-    for name in _ENDPOINT_VARIABLES:
-        value = os.environ.get(name)
-        if value:  # botocore ignores an empty one
-            problem = endpoint_problem(value)
-            if problem is not None:
-                msg = f"{name}: {problem}"
-                raise click.UsageError(msg)
-            return
 
 
 class _Cli(click.Group):
@@ -196,6 +123,23 @@ def _seconds_option(
         show_default=True,
         help=help_text,
     )
+
+
+def _logging_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``-v`` and ``--debug``, for every command that talks to Cognito."""
+    command = click.option(
+        "--debug",
+        is_flag=True,
+        help="Show the library's log on stderr down to DEBUG: one line per user, with the "
+        "username (botocore's own log stays off: it holds request bodies).",
+    )(command)
+    return click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        help="Show the library's log on stderr at INFO: the run's start and end, pace cuts, "
+        "outages (no usernames).",
+    )(command)
 
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
@@ -295,6 +239,28 @@ def cli() -> None:
     "sending nobody new, and carries on when it answers again; after this long without an "
     "answer it stops (exit 2), every result written.",
 )
+@_seconds_option(
+    "--connect-timeout",
+    parse_timeout,
+    DEFAULT_CONNECT_TIMEOUT,
+    "How long to wait for a connection to Cognito before the call counts as unanswered.",
+)
+@_seconds_option(
+    "--read-timeout",
+    parse_timeout,
+    DEFAULT_READ_TIMEOUT,
+    "How long to wait for Cognito's answer (a post-confirmation Lambda trigger runs within it) "
+    "before the call counts as unanswered.",
+)
+@click.option(
+    "--output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="How the summary is printed on stdout: a table, or one JSON object (for pipelines; "
+    "also with --dry-run). The progress bar and notes stay on stderr.",
+)
+@_logging_options
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
 def confirm(**options: Any) -> int:
     """Confirm users from a file, standard input or the pool.
@@ -311,15 +277,25 @@ def confirm(**options: Any) -> int:
     """
     parsed = ConfirmOptions(**options)
     check_usage(parsed)
-    return _guarded(lambda: _confirm(parsed))
+    with logging_to_stderr(parsed.log_level):
+        return _guarded(lambda: _confirm(parsed), parsed if parsed.json_output else None)
 
 
-def _guarded(command: Callable[[], int]) -> int:
-    """Run a command; a setup error becomes one line on stderr and exit code 2."""
+def _guarded(command: Callable[[], int], json_for: ConfirmOptions | None = None) -> int:
+    """Run a command; a setup error becomes one line on stderr and exit code 2 (and, with
+    ``--output json``, the error's summary on stdout)."""
     try:
         return command()
     except _SETUP_ERRORS as error:
         error_line(str(error))
+        if json_for is not None:
+            summary = error_summary(
+                error,
+                user_pool_id=json_for.user_pool_id,
+                dry_run=json_for.dry_run,
+                exit_code=EXIT_SETUP,
+            )
+            print_json(summary)
         return EXIT_SETUP
 
 
@@ -355,7 +331,7 @@ async def _confirm_async(options: ConfirmOptions, resume: ResumeState | None) ->
             source = file_source
         if options.dry_run:
             try:
-                code = await dry_run(confirmer, source, skip)
+                code = await dry_run(confirmer, source, skip, json_output=options.json_output)
             except UserPoolNotFoundError as error:
                 raise with_region_note(error, options.settings().region_note) from None
         else:
@@ -417,14 +393,19 @@ def _open_report(options: ConfirmOptions, resume: ResumeState | None) -> ReportW
     type=click.Path(dir_okay=False, path_type=Path),
     help="The report (default: in a new temporary directory).",
 )
+@_logging_options
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
-def demo(users: int, report_path: Path | None, no_progress: bool) -> int:
+def demo(
+    users: int, report_path: Path | None, verbose: bool, debug: bool, no_progress: bool
+) -> int:
     """Confirm a demo pool in a local moto server (no AWS account).
 
     Starts moto on a free loopback port, creates a pool of UNCONFIRMED users in it and confirms
     them through the same path as `confirm`: progress bar, report, summary.
     """
-    return _guarded(lambda: anyio.run(_demo, users, report_path, not no_progress))
+    level = logging.DEBUG if debug else logging.INFO if verbose else None
+    with logging_to_stderr(level):
+        return _guarded(lambda: anyio.run(_demo, users, report_path, not no_progress))
 
 
 async def _demo(users: int, report_path: Path | None, show_progress: bool) -> int:

@@ -6,11 +6,12 @@ shown.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import click
 from rich import box
@@ -36,6 +37,7 @@ __all__ = [
     "ProgressBar",
     "error_line",
     "make_display",
+    "print_json",
     "print_summary",
     "print_table",
     "warning_line",
@@ -127,10 +129,9 @@ def _stderr_is_terminal() -> bool:
 def print_summary(tally: Tally, report_path: Path) -> None:
     """The table by outcome and the report's path, on stdout; no username appears.
 
-    The rate counts the users sent to Cognito only: skipped, duplicate and invalid ones cost
-    no call, and a resumed run that skips most of its input would otherwise boast.
+    The rate counts the users sent to Cognito only (``Tally.rate``).
     """
-    rate = tally.sent / tally.elapsed if tally.elapsed > 0 else 0.0
+    rate = tally.rate
     rows = tally.ordered()
     if tally.emails_verified or tally.emails_failed:
         rows += [("email verified", tally.emails_verified)]
@@ -161,6 +162,18 @@ def print_table(
         console.print(table)
         if footing:
             console.print(footing, markup=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()
+
+
+def print_json(summary: Mapping[str, Any]) -> None:
+    """``--output json``: the summary as one JSON object on one line of stdout.
+
+    A closed stdout loses the object, never the exit code.
+    """
+    try:
+        sys.stdout.write(json.dumps(summary) + "\n")
         sys.stdout.flush()
     except BrokenPipeError:
         _discard_stdout()

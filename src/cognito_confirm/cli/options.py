@@ -1,26 +1,36 @@
-"""Option values click cannot check by type alone: each parser raises ``click.BadParameter``.
+"""The ``confirm`` command's options once parsed, and the checks click cannot do by type alone.
 
-Each refuses a value before anything is created or sent, with a message that names the option
-(click adds it) and, except for ``--client-metadata``, the value: a ``ClientMetadata`` value or
-credentials in an endpoint URL may be secret, so those are never echoed.
+Each parser raises ``click.BadParameter``, ``check_usage`` a ``click.UsageError``: a value is
+refused before anything is created or sent, with a message that names the option (click adds
+it) and, except for ``--client-metadata``, the value: a ``ClientMetadata`` value or credentials
+in an endpoint URL may be secret, so those are never echoed.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import os
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
 import click
+from aiobotocore.config import AioConfig
 from botocore.exceptions import InvalidRegionError
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url, validate_region_name
 
+from .._client import DEFAULT_MAX_CONNECTIONS, CognitoConfirmer
 from .._validation import region_of
+from .run import RunSettings
 
 __all__ = [
     "MAX_RATE",
     "MAX_SECONDS",
+    "ConfirmOptions",
+    "check_usage",
     "endpoint_problem",
     "parse_endpoint",
     "parse_grace",
@@ -28,12 +38,112 @@ __all__ = [
     "parse_outage_budget",
     "parse_rate",
     "parse_region",
+    "parse_timeout",
     "region_note",
 ]
 
 MAX_RATE: Final = 10_000.0
 MAX_SECONDS: Final = 86_400.0
 _SCHEMES: Final = frozenset({"http", "https"})
+_ENDPOINT_VARIABLES: Final = ("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", "AWS_ENDPOINT_URL")
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmOptions:
+    """The ``confirm`` command's options, as click parsed them."""
+
+    user_pool_id: str
+    input_path: str | None
+    from_pool: bool
+    column: str | None
+    region: str | None
+    profile: str | None
+    endpoint_url: str | None
+    report_path: Path | None
+    resume: bool
+    concurrency: int
+    rate: float | Literal["auto"]
+    client_metadata: dict[str, str] | None
+    verify_email: bool
+    dry_run: bool
+    no_progress: bool
+    grace: float
+    outage_budget: float
+    connect_timeout: float
+    read_timeout: float
+    output: Literal["table", "json"]
+    verbose: bool
+    debug: bool
+
+    def settings(self) -> RunSettings:
+        """How the run sends."""
+        return RunSettings(
+            self.user_pool_id,
+            self.concurrency,
+            self.client_metadata,
+            self.verify_email,
+            not self.no_progress,
+            self.grace,
+            region_note(self.user_pool_id, self.region),
+            self.outage_budget,
+            json_output=self.json_output,
+        )
+
+    @property
+    def json_output(self) -> bool:
+        """``--output json``: the summary as one JSON object on stdout."""
+        return self.output == "json"
+
+    @property
+    def log_level(self) -> int | None:
+        """The level ``-v`` or ``--debug`` asks for, or None."""
+        if self.debug:
+            return logging.DEBUG
+        return logging.INFO if self.verbose else None
+
+    def confirmer(self) -> CognitoConfirmer:
+        """A confirmer for the AWS configuration the options and the environment give."""
+        stages = 2 if self.verify_email else 1
+        return CognitoConfirmer(
+            self.user_pool_id,
+            region_name=self.region,
+            profile_name=self.profile,
+            endpoint_url=self.endpoint_url,
+            max_connections=max(DEFAULT_MAX_CONNECTIONS, stages * self.concurrency),
+            rate=self.rate,
+            config=AioConfig(connect_timeout=self.connect_timeout, read_timeout=self.read_timeout),
+        )
+
+
+def check_usage(options: ConfirmOptions) -> None:
+    """Option combinations click cannot check; raises ``click.UsageError``."""
+    if (options.input_path is None) == (not options.from_pool):
+        msg = "give exactly one of --input FILE, --input - and --from-pool"
+        raise click.UsageError(msg)
+    if options.column is not None and options.input_path is None:
+        msg = "--column reads a CSV --input; --from-pool has no columns"
+        raise click.UsageError(msg)
+    if options.resume and options.report_path is None:
+        msg = "--resume needs --report FILE: the report of the run to resume"
+        raise click.UsageError(msg)
+    path = options.input_path or ""
+    if path.lower().endswith(".csv") and options.column is None:
+        msg = f"{path} looks like a CSV file: give --column NAME, the usernames' column"
+        raise click.UsageError(msg)
+    if options.endpoint_url is None:
+        _check_endpoint_variables()
+
+
+def _check_endpoint_variables() -> None:
+    """An endpoint botocore would take from the environment gets the option's check."""
+    for name in _ENDPOINT_VARIABLES:
+        value = os.environ.get(name)
+        if value:  # botocore ignores an empty one
+            problem = endpoint_problem(value)
+            if problem is not None:
+                msg = f"{name}: {problem}"
+                raise click.UsageError(msg)
+            return
 
 
 def parse_metadata(
@@ -73,6 +183,11 @@ def parse_grace(_ctx: click.Context, _param: click.Parameter, value: str) -> flo
 
 def parse_outage_budget(_ctx: click.Context, _param: click.Parameter, value: str) -> float:
     """``--outage-budget``: seconds in (0, MAX_SECONDS] (not nan, not inf)."""
+    return _seconds(value, minimum_ok=False)
+
+
+def parse_timeout(_ctx: click.Context, _param: click.Parameter, value: str) -> float:
+    """``--connect-timeout``, ``--read-timeout``: seconds in (0, MAX_SECONDS]."""
     return _seconds(value, minimum_ok=False)
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -17,7 +19,18 @@ from .._client import CognitoConfirmer
 from .._errors import SetupError, UserPoolNotFoundError
 from .._gate import DEFAULT_OUTAGE_BUDGET
 from .._result import ConfirmResult, Outcome
-from .display import Display, error_line, make_display, print_summary, print_table, warning_line
+from .display import (
+    Display,
+    ProgressBar,
+    error_line,
+    make_display,
+    print_json,
+    print_summary,
+    print_table,
+    warning_line,
+)
+from .logs import route
+from .output import DRY_RUN_LABELS, dry_run_summary, run_summary
 from .report import EmailCheck, ReportError, ReportWriter, needs_email_check, report_record
 from .tally import RESUMED, Tally
 from .userpool import EmailVerifier, describe_pool
@@ -82,6 +95,7 @@ class RunSettings:
     grace: float = DEFAULT_GRACE
     region_note: str | None = None
     outage_budget: float = DEFAULT_OUTAGE_BUDGET
+    json_output: bool = False
 
 
 class BulkRun:
@@ -265,14 +279,18 @@ async def run_bulk(
 ) -> int:
     """Run, then print the summary and any error; return the exit code."""
     display = make_display(settings.show_progress)
+    # Log lines (-v, --debug) go above the progress bar, as the notes do.
+    routed = route(display.note) if isinstance(display, ProgressBar) else nullcontext()
     try:
-        tally = await BulkRun(confirmer, source, writer, settings, skip=skip, display=display).run()
+        with routed:
+            run = BulkRun(confirmer, source, writer, settings, skip=skip, display=display)
+            tally = await run.run()
     finally:
         display.close()
         writer.close()
     if tally.error is not None:
         tally.error = with_region_note(tally.error, settings.region_note)
-    return finish(tally, writer)
+    return finish(tally, writer, settings)
 
 
 def with_region_note(error: Exception, note: str | None) -> Exception:
@@ -287,50 +305,84 @@ def with_region_note(error: Exception, note: str | None) -> Exception:
     )
 
 
-def finish(tally: Tally, writer: ReportWriter) -> int:
-    """Print what happened and return the exit code (see the module doc).
+def finish(tally: Tally, writer: ReportWriter, settings: RunSettings) -> int:
+    """Print what happened (the table, or ``--output json``) and return the exit code.
 
     A report this run created and wrote nothing in is removed, unless a signal stopped the run
     (``--resume`` then carries on with it): an empty report would only make the next run
     refuse to start.
     """
-    if tally.signal is None and writer.discard_if_unused():
-        if tally.error is not None:
-            error_line(str(tally.error))
-            return EXIT_SETUP
-        warning_line("no usernames to confirm: nothing was sent and no report was written")
-        return EXIT_OK
-    print_summary(tally, writer.path)
+    discarded = tally.signal is None and writer.discard_if_unused()
+    code = _exit_code(tally, discarded=discarded)
+    report = None if discarded else writer.path
+    if settings.json_output:
+        summary = run_summary(
+            tally,
+            user_pool_id=settings.user_pool_id,
+            report=report,
+            exit_code=code,
+            verify_email=settings.verify_email,
+        )
+        print_json(summary)
+    elif report is not None:
+        print_summary(tally, report)
     if tally.signal is not None:
         name = signal.Signals(tally.signal).name
         warning_line(f"stopped by {name}: every result so far is in the report; --resume goes on")
+    elif tally.error is not None:
+        error_line(str(tally.error))
+    elif discarded:
+        warning_line("no usernames to confirm: nothing was sent and no report was written")
+    return code
+
+
+def _exit_code(tally: Tally, *, discarded: bool) -> int:
+    """See the module doc of ``commands``."""
+    if tally.signal is not None:
         return 128 + tally.signal
     if tally.error is not None:
-        error_line(str(tally.error))
         return EXIT_SETUP
+    if discarded:
+        return EXIT_OK
     return EXIT_NOT_ALL_OK if tally.not_ok else EXIT_OK
 
 
 async def dry_run(
-    confirmer: CognitoConfirmer, source: UsernameSource, skip: SkipCheck | None
+    confirmer: CognitoConfirmer,
+    source: UsernameSource,
+    skip: SkipCheck | None,
+    *,
+    json_output: bool = False,
 ) -> int:
     """Check the pool and read the whole input; print the counts (never a name); send nothing.
 
     Exit 1 when some input item is invalid, since the real run would end with 1 too.
     """
+    started = time.monotonic()
     pool = await describe_pool(confirmer.client, confirmer.user_pool_id)
     counts = await _triage_input(source, skip)
     if source.error is not None:
         raise source.error
+    code = EXIT_NOT_ALL_OK if counts["invalid"] else EXIT_OK
+    if json_output:
+        summary = dry_run_summary(
+            counts,
+            user_pool_id=pool.user_pool_id,
+            pool_name=pool.name,
+            estimated_users=pool.estimated_users,
+            elapsed=time.monotonic() - started,
+            exit_code=code,
+        )
+        print_json(summary)
+        return code
     users = "" if pool.estimated_users is None else f", about {pool.estimated_users} users"
-    labels = ("to send", "invalid", "duplicates", RESUMED)
     print_table(
         f"dry run: user pool {pool.user_pool_id} ({pool.name}{users}) is reachable; "
         "nothing was sent",
         ("input items", "count"),
-        [*((label, counts[label]) for label in labels), ("total", counts.total())],
+        [*((label, counts[label]) for label in DRY_RUN_LABELS), ("total", counts.total())],
     )
-    return EXIT_NOT_ALL_OK if counts["invalid"] else EXIT_OK
+    return code
 
 
 async def _triage_input(source: UsernameSource, skip: SkipCheck | None) -> Counter[str]:

@@ -70,6 +70,12 @@ class Tally:
         """How many of them were sent to Cognito (not skipped, duplicate or invalid)."""
         return self.users - sum(self.counts[label] for label in _NOT_SENT)
 
+    @property
+    def rate(self) -> float:
+        """Users sent per second: skipped, duplicate and invalid ones cost no call, and a
+        resumed run that skips most of its input would otherwise boast."""
+        return self.sent / self.elapsed if self.elapsed > 0 else 0.0
+
     def brief(self) -> str:
         """The counts in a few words, for the progress bar."""
         return "  ".join(f"{label} {count}" for label, count in self.ordered())
