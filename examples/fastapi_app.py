@@ -7,7 +7,9 @@ the pool id does not name one). Run it with::
     COGNITO_USER_POOL_ID=eu-west-1_AbC123 python examples/fastapi_app.py
     # or: uvicorn --app-dir examples fastapi_app:app --no-access-log
 
-Endpoints (every error body is ``{"code": ..., "message": ...}`` plus what the status needs):
+Endpoints (every error body, whatever its status, FastAPI's own 422 included, is one model,
+``ErrorBody``: ``{"code": ..., "message": ...}`` plus what the status needs; OpenAPI declares
+it for every status an endpoint can answer):
 
     POST /users/{username}/confirm   {"client_metadata": {...}} optional -> one user
     POST /users/confirm-one          {"username": ..., "client_metadata": {...}} -> one user
@@ -26,15 +28,19 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Annotated, Final, cast
+from http import HTTPStatus
+from typing import Annotated, Any, Final, cast
 
 import uvicorn
 from aiobotocore.config import AioConfig
 from fastapi import Body, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from cognito_confirm import (
     AccessDeniedError,
@@ -42,14 +48,20 @@ from cognito_confirm import (
     CognitoConfirmError,
     ConfirmResult,
     CredentialsError,
+    InternalServerError,
+    InvalidParameterError,
     InvalidUsernameError,
     LambdaTriggerError,
+    LimitExceededError,
+    NotAuthorizedError,
     NotConfirmableError,
     OperationNotEnabledError,
     Outcome,
     RetryPolicy,
     SetupError,
     ThrottledError,
+    TooManyFailedAttemptsError,
+    TransportError,
     UserNotFoundError,
     UserPoolNotFoundError,
 )
@@ -129,6 +141,70 @@ class BatchRequest(ConfirmRequest):
     usernames: list[str] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+class FieldError(BaseModel):
+    """One problem FastAPI found in a request (without the input it saw: it may be private)."""
+
+    loc: list[str | int] = Field(description="Where: e.g. ['body', 'usernames'].")
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer, whatever its status."""
+
+    code: str = Field(
+        description="Cognito's error code (e.g. UserNotFoundException), or the name of the "
+        "error found here (InvalidUsernameError, RequestValidationError, NotFound, ...)."
+    )
+    message: str = Field(description="What went wrong, for a person; no internal detail.")
+    status: str | None = Field(
+        default=None, description="409: the user's status, e.g. FORCE_CHANGE_PASSWORD."
+    )
+    request_id: str | None = Field(default=None, description="The AWS request id, if any.")
+    errors: list[FieldError] | None = Field(
+        default=None, description="422 for a malformed request: each problem found."
+    )
+
+
+def error_response(
+    body: ErrorBody, status: int, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """An error answer: the model without its empty fields."""
+    content = body.model_dump(exclude_none=True)
+    return JSONResponse(content, status_code=status, headers=dict(headers or {}))
+
+
+ERROR_DESCRIPTIONS: Final = {
+    404: "The user is not in the pool.",
+    409: "The user's status cannot be confirmed by an administrator (the body names it).",
+    422: "A malformed request or username; nothing was sent to Cognito.",
+    429: "Cognito's quota has no room now: try again after Retry-After seconds.",
+    502: "Cognito, the pool's Lambda trigger or the network failed for this request.",
+    503: "The server's own configuration (pool, credentials, permissions) is wrong.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI's ``responses=`` for these statuses: each with ``ErrorBody``."""
+    responses: dict[int | str, dict[str, Any]] = {
+        status: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[status]}
+        for status in statuses
+    }
+    if 429 in responses:
+        responses[429]["headers"] = {
+            "Retry-After": {
+                "description": "Whole seconds until the pace has room again.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        }
+    return responses
+
+
+ONE_USER_ERRORS: Final = error_responses(404, 409, 422, 429, 502, 503)
+# A batch reports each user's failure in its 200; only the whole batch can fail.
+BATCH_ERRORS: Final = error_responses(422, 503)
+
+
 class ConfirmResponse(BaseModel):
     """One user confirmed now or before: both mean the user can sign in."""
 
@@ -163,14 +239,14 @@ async def confirm_one(
     return ConfirmResponse(username=username, outcome=result.outcome)
 
 
-@app.post("/users/confirm-one")
+@app.post("/users/confirm-one", responses=ONE_USER_ERRORS)
 async def confirm_user_in_body(body: ConfirmOneRequest, confirmer: Confirmer) -> ConfirmResponse:
     """Confirm one user named in the body (the variant to use when access logs are kept)."""
     return await confirm_one(confirmer, body.username, body.client_metadata)
 
 
 # `:path` because Cognito usernames may contain "/" (sent as %2F, decoded before routing).
-@app.post("/users/{username:path}/confirm")
+@app.post("/users/{username:path}/confirm", responses=ONE_USER_ERRORS)
 async def confirm_user(
     username: str,
     confirmer: Confirmer,
@@ -180,7 +256,7 @@ async def confirm_user(
     return await confirm_one(confirmer, username, body.client_metadata if body else None)
 
 
-@app.post("/users/confirm")
+@app.post("/users/confirm", responses=BATCH_ERRORS)
 async def confirm_users(body: BatchRequest, confirmer: Confirmer) -> BatchResponse:
     """Confirm up to 1,000 users; each user's failure is a result, not an error status.
 
@@ -208,7 +284,7 @@ async def confirm_users(body: BatchRequest, confirmer: Confirmer) -> BatchRespon
     )
 
 
-# --- errors: one handler, one table ------------------------------------------------------------
+# --- errors: one model, one table, a handler per source ------------------------------------------
 
 # Checked in order, the first match wins; any other CognitoConfirmError is a 502.
 ERROR_STATUS: Final[tuple[tuple[type[CognitoConfirmError], int], ...]] = (
@@ -220,9 +296,21 @@ ERROR_STATUS: Final[tuple[tuple[type[CognitoConfirmError], int], ...]] = (
     (LambdaTriggerError, 502),  # the pool's own trigger failed
 )
 
-# A setup problem is the operator's to fix: the caller gets a clear sentence, the log gets
-# Cognito's own message (an AccessDenied one names the IAM principal and the account).
-SETUP_MESSAGES: Final[tuple[tuple[type[SetupError], str], ...]] = (
+# Cognito's answers about the caller's own user are passed on (scrubbed all the same).
+CALLER_MESSAGES: Final[tuple[type[CognitoConfirmError], ...]] = (
+    UserNotFoundError,
+    NotAuthorizedError,
+    InvalidUsernameError,
+    InvalidParameterError,
+    TooManyFailedAttemptsError,
+    ThrottledError,
+    LimitExceededError,
+)
+
+# Everything else is the server's side: the caller gets a sentence, the log gets the rest.
+# A transport error names the endpoint URL; a Lambda trigger's text may name internal hosts;
+# an AccessDenied message names the IAM principal and the account.
+SERVER_MESSAGES: Final[tuple[tuple[type[CognitoConfirmError], str], ...]] = (
     (UserPoolNotFoundError, f"the user pool in {POOL_VARIABLE} does not exist in this region"),
     (CredentialsError, "the server has no usable AWS credentials"),
     (
@@ -230,26 +318,43 @@ SETUP_MESSAGES: Final[tuple[tuple[type[SetupError], str], ...]] = (
         "the server's AWS credentials may not call cognito-idp:AdminConfirmSignUp on this pool",
     ),
     (OperationNotEnabledError, "AdminConfirmSignUp is not available in this region"),
+    (SetupError, "the server cannot reach Cognito with its configuration"),
+    (LambdaTriggerError, "the user pool's Lambda trigger failed; its own log has the details"),
+    (TransportError, "Cognito could not be reached: the connection failed or timed out"),
+    (InternalServerError, "Cognito answered with a server error; try again later"),
+    (CognitoConfirmError, "Cognito refused the call with an error this service does not handle"),
 )
+
+# What must never reach a caller even inside a message passed on: URLs (internal endpoints,
+# with or without credentials in them), AWS access key ids and secret-key-shaped strings.
+_PRIVATE: Final = re.compile(
+    r"[a-zA-Z][a-zA-Z0-9+.-]*://\S+"
+    r"|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"
+    r"|(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"
+)
+
+
+def public_message(error: CognitoConfirmError) -> str:
+    """What the caller may read about ``error``."""
+    if isinstance(error, CALLER_MESSAGES):
+        return _PRIVATE.sub("[redacted]", error.message)
+    return next(text for cls, text in SERVER_MESSAGES if isinstance(error, cls))
 
 
 @app.exception_handler(CognitoConfirmError)
 async def cognito_error(request: Request, error: CognitoConfirmError) -> JSONResponse:
-    """Answer a library error with its status; log it without the username or the message."""
+    """Answer a library error with its status; log it without the username."""
     status = next((status for cls, status in ERROR_STATUS if isinstance(error, cls)), 502)
     code = error.code or type(error).__name__
-    body: dict[str, str | None] = {"code": code, "message": error.message}
+    body = ErrorBody(code=code, message=public_message(error), request_id=error.request_id)
     headers = {}
     if isinstance(error, NotConfirmableError):
-        body["status"] = error.status
+        body.status = error.status
     if isinstance(error, ThrottledError):
         headers["Retry-After"] = retry_after(error)
-    if isinstance(error, SetupError):
-        body["message"] = next(
-            (text for cls, text in SETUP_MESSAGES if isinstance(error, cls)),
-            "the server cannot reach Cognito with its configuration",
-        )
-        logger.error("Cognito setup problem, answering 503: %s", error)
+    if isinstance(error, SetupError | TransportError):
+        # Neither names a user: the operator needs the whole message (endpoint, principal).
+        logger.error("Cognito unusable, answering %d: %s", status, error)
     else:
         # Cognito's per-user messages can quote the username (validation errors, Lambda
         # triggers' own text): only the code and the request id are logged above DEBUG.
@@ -257,9 +362,28 @@ async def cognito_error(request: Request, error: CognitoConfirmError) -> JSONRes
         request_id = error.request_id or "-"
         logger.log(level, "confirm answered %d: %s (request id %s)", status, code, request_id)
         logger.debug("confirm of %r failed: %s", error.username, error.message)
-    if error.request_id:
-        body["request_id"] = error.request_id
-    return JSONResponse(body, status_code=status, headers=headers)
+    return error_response(body, status, headers)
+
+
+@app.exception_handler(RequestValidationError)
+async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    """FastAPI's own 422 in the one error model; the input it saw is not echoed back."""
+    errors = [
+        FieldError(loc=list(item["loc"]), msg=str(item["msg"]), type=str(item["type"]))
+        for item in error.errors()
+    ]
+    where = ".".join(str(part) for part in errors[0].loc) if errors else "request"
+    message = f"{where}: {errors[0].msg}" if errors else "the request is not valid"
+    body = ErrorBody(code="RequestValidationError", message=message, errors=errors)
+    return error_response(body, 422)
+
+
+@app.exception_handler(HTTPException)
+async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+    """Starlette's own errors (an unknown path, a wrong method) in the one error model."""
+    code = HTTPStatus(error.status_code).phrase.title().replace(" ", "").replace("-", "")
+    body = ErrorBody(code=code, message=str(error.detail))
+    return error_response(body, error.status_code, error.headers)
 
 
 def retry_after(error: ThrottledError) -> str:

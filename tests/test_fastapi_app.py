@@ -22,7 +22,14 @@ import pytest
 from aiobotocore.session import AioSession
 from fastapi import FastAPI
 
-from cognito_confirm import CognitoConfirmer, InvalidUserPoolIdError
+import cognito_confirm
+from cognito_confirm import (
+    CognitoConfirmer,
+    CognitoConfirmError,
+    InvalidUserPoolIdError,
+    NotConfirmableError,
+    RepeatedFailureError,
+)
 from cognito_confirm.testing import FakeCognito
 from tests.helpers import MotoPool
 
@@ -327,7 +334,10 @@ async def test_batch_size_out_of_bounds_is_422(app: FastAPI, fake: FakeCognito, 
     async with serving(app) as client:
         response = await client.post("/users/confirm", json={"usernames": ["u1"] * size})
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "usernames"]
+    body = response.json()
+    assert body["code"] == "RequestValidationError"
+    assert body["message"].startswith("body.usernames: ")
+    assert body["errors"][0]["loc"] == ["body", "usernames"]
     assert fake.stats().requests == {}
 
 
@@ -421,3 +431,120 @@ async def test_logs_hold_no_username_or_credential(
     for private in (ok, done, fcp, slow, lam, ghost, invalid, "private@", secret):
         assert private not in logged
     assert "AKIALOGTESTKEYID" not in logged
+
+
+# --- one error model, declared, with nothing internal in it -------------------------------------
+
+ONE_USER_STATUSES = {"404", "409", "422", "429", "502", "503"}
+ERROR_REF = "#/components/schemas/ErrorBody"
+INTERNAL_URL = "http://10.20.30.40:4566/internal"
+KEY_ID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def every_error_class() -> list[type[CognitoConfirmError]]:
+    """CognitoConfirmError and every public subclass: the hierarchy a caller can meet."""
+    exported = (getattr(cognito_confirm, name) for name in cognito_confirm.__all__)
+    return [
+        cls for cls in exported if isinstance(cls, type) and issubclass(cls, CognitoConfirmError)
+    ]
+
+
+def leaky(cls: type[CognitoConfirmError]) -> CognitoConfirmError:
+    """An instance whose message holds an internal URL, an access key id and a secret key."""
+    message = f"Could not connect to the endpoint URL: {INTERNAL_URL} as {KEY_ID} / {SECRET}"
+    if cls is NotConfirmableError:
+        return NotConfirmableError(message, status="FORCE_CHANGE_PASSWORD", request_id="r-1")
+    if cls is RepeatedFailureError:
+        return RepeatedFailureError(CognitoConfirmError(message, code="Weird"), 3)
+    return cls(message, username="alice", request_id="r-1")
+
+
+async def test_openapi_declares_every_error_status_with_the_error_model(
+    app: FastAPI, fake: FakeCognito
+) -> None:
+    """/openapi.json: each endpoint lists every status it can answer, each with ErrorBody."""
+    async with serving(app) as client:
+        spec = (await client.get("/openapi.json")).json()
+    expected = {
+        "/users/confirm-one": ONE_USER_STATUSES,
+        "/users/{username}/confirm": ONE_USER_STATUSES,
+        "/users/confirm": {"422", "503"},
+    }
+    for path, statuses in expected.items():
+        responses = spec["paths"][path]["post"]["responses"]
+        assert set(responses) == {"200"} | statuses, path
+        for status in statuses:
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": ERROR_REF}, (path, status)
+        if "429" in statuses:
+            assert "Retry-After" in responses["429"]["headers"]
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["ErrorBody"]["required"]) == {"code", "message"}
+    assert "HTTPValidationError" not in schemas  # FastAPI's own 422 shape is gone
+
+
+@pytest.mark.parametrize("cls", every_error_class(), ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("endpoint", ["one", "batch"])
+async def test_no_error_class_shows_an_internal_url_or_credentials(
+    app: FastAPI,
+    fake: FakeCognito,
+    monkeypatch: pytest.MonkeyPatch,
+    cls: type[CognitoConfirmError],
+    endpoint: str,
+) -> None:
+    """Every error class, raised with an endpoint URL and keys in its message: a declared
+    status, the one error model, and neither the URL nor the keys in the body."""
+
+    async def raising(*args: object, **kwargs: object) -> None:
+        raise leaky(cls)
+
+    monkeypatch.setattr(CognitoConfirmer, "confirm", raising)
+    monkeypatch.setattr(CognitoConfirmer, "confirm_many", raising)
+    async with serving(app) as client:
+        if endpoint == "one":
+            response = await client.post("/users/confirm-one", json={"username": "alice"})
+        else:
+            response = await client.post("/users/confirm", json={"usernames": ["alice"]})
+    assert str(response.status_code) in ONE_USER_STATUSES
+    body = response.json()
+    assert set(body) <= {"code", "message", "status", "request_id", "errors"}
+    assert body["code"]
+    assert body["message"]
+    for private in ("10.20.30.40", "4566", KEY_ID, SECRET):
+        assert private not in response.text
+    if response.status_code == 429:
+        assert int(response.headers["Retry-After"]) >= 1
+
+
+async def test_unreachable_endpoint_is_502_without_its_url(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dead endpoint: 502 saying Cognito could not be reached; the URL stays in the log."""
+    monkeypatch.setenv("COGNITO_USER_POOL_ID", "us-east-1_Nowhere")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard: nothing listens
+    async with serving(app) as client:
+        response = await client.post("/users/confirm-one", json={"username": "alice"})
+    assert response.status_code == 502
+    assert response.json() == {
+        "code": "TransportError",
+        "message": "Cognito could not be reached: the connection failed or timed out",
+    }
+    assert "127.0.0.1" not in response.text
+
+
+async def test_framework_errors_use_the_error_model_too(app: FastAPI, fake: FakeCognito) -> None:
+    """An unknown path (404), a wrong method (405) and malformed JSON (422): one shape."""
+    async with serving(app) as client:
+        unknown = await client.post("/nowhere")
+        method = await client.get("/users/confirm")
+        malformed = await client.post(
+            "/users/confirm-one",
+            content=b"{not json",
+            headers={"content-type": "application/json"},
+        )
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "NotFound")
+    assert (method.status_code, method.json()["code"]) == (405, "MethodNotAllowed")
+    assert method.headers["allow"] == "POST"
+    assert malformed.status_code == 422
+    assert malformed.json()["code"] == "RequestValidationError"
+    assert "not json" not in malformed.text  # the input is not echoed back
