@@ -8,6 +8,7 @@ import anyio
 import pytest
 
 from cognito_confirm import AdaptiveRateLimiter, CognitoConfirmer
+from cognito_confirm._gate import CallGate
 from cognito_confirm.testing import FakeCognito
 
 SECRET = "wJalrXUtnFEMI-K7MDENG-REPR-SECRET"
@@ -87,3 +88,22 @@ async def test_info_logs_say_how_the_run_goes_without_usernames(
     assert any(line.startswith("throttled by Cognito: pace cut") for line in info)
     assert not [line for line in info if any(name in line for name in NAMES)]
     assert any(NAMES[0] in line for line in debug)
+
+
+def test_outage_hold_and_end_are_logged_at_info(caplog: pytest.LogCaptureFixture) -> None:
+    """The gate says at INFO when an outage holds a run and when Cognito answers again."""
+    now = [0.0]
+    gate = CallGate(outage_budget=60, clock=lambda: now[0])
+    caplog.set_level(logging.INFO, logger="cognito_confirm")
+    for user in ("one user", "another user"):
+        gate.sending()
+        gate.unanswered(user)
+    now[0] = 12.0
+    gate.sending()
+    gate.answered()
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines == [
+        "no answer from Cognito for 2 users in a row: holding the run, one probe at a time "
+        "(outage budget 60 s)",
+        "Cognito answers again after 12 s of outage: carrying on",
+    ]

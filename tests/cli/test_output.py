@@ -16,6 +16,7 @@ from aiobotocore.session import AioSession
 from click.testing import CliRunner, Result
 
 from cognito_confirm.cli.commands import cli
+from cognito_confirm.cli.logs import logging_to_stderr, route
 from cognito_confirm.testing import FakeCognito
 from tests.helpers import PROCESS_TIMEOUT, confirm_args, process_env, users_file
 
@@ -280,3 +281,15 @@ def test_json_pipes_into_a_json_reader_and_flags_show_logs(
     assert "DEBUG" not in outputs["-v"]
     assert not [name for name in NAMES if name in outputs["-v"]]
     assert all(f"cognito_confirm: confirmed debug.{name}" in outputs["--debug"] for name in NAMES)
+
+
+def test_log_lines_go_above_the_progress_bar() -> None:
+    """While the bar is on screen the log lines go through its console, then to stderr again."""
+    routed: list[str] = []
+    logger = logging.getLogger("cognito_confirm")
+    with logging_to_stderr(logging.INFO), route(routed.append):
+        logger.info("bulk run starting: concurrency %d", 4)
+        logger.debug("confirmed %s", NAMES[0])
+    assert len(routed) == 1
+    assert routed[0].endswith("INFO cognito_confirm: bulk run starting: concurrency 4")
+    assert logger.handlers == []

@@ -16,8 +16,9 @@ Exit codes:
          --resume carries on from there
 
 Usernames are personal data: nothing here prints or logs one (they go to the report file, mode
-0600, only), nor credentials, nor ClientMetadata. click and rich are imported in this package
-only, so the library itself never pays for them.
+0600, only; ``--debug`` alone shows the library's per-user lines), nor credentials, nor
+ClientMetadata. click and rich are imported in this package only, so the library itself never
+pays for them.
 """
 
 from __future__ import annotations
