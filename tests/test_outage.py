@@ -80,8 +80,10 @@ async def test_an_outage_mid_run_fails_nobody(fake: FakeCognito, mode: str) -> N
     assert time.monotonic() - started >= 2.0
     assert outages, "the stream never said it was held in an outage"
     assert fake.status_counts() == {"CONFIRMED": len(NAMES)}
-    # Held, not hammered: the in-flight calls that met the outage, then one probe at a time.
-    assert fake.stats().dark_requests <= 8 + 8
+    # Held, not hammered: the in-flight calls that met the outage, a retry or two of those
+    # before two users' failures shut the gate (more on a loaded machine), then one probe at a
+    # time. Without the gate the 8 workers retry on their own for the whole 2 s.
+    assert fake.stats().dark_requests <= 3 * 8
 
 
 async def test_the_same_outage_fails_users_without_the_gate(fake: FakeCognito) -> None:
