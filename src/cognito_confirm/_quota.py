@@ -21,6 +21,8 @@ import botocore.exceptions
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
+from ._ratelimit import DEFAULT_QUOTA
+
 __all__ = [
     "DEFAULT_RESERVE",
     "FALLBACK_QUOTA",
@@ -35,7 +37,7 @@ logger = logging.getLogger("cognito_confirm")
 SERVICE_CODE: Final = "cognito-idp"
 QUOTA_CODE: Final = "L-5987B8A0"
 """Service Quotas' code for "Rate of UserCreation requests" (AdminConfirmSignUp, SignUp, ...)."""
-FALLBACK_QUOTA: Final = 50.0
+FALLBACK_QUOTA: Final = DEFAULT_QUOTA
 """Cognito's documented default UserCreation quota, used when Service Quotas cannot say."""
 DEFAULT_RESERVE: Final = 0.2
 """The share of the quota ``rate="auto"`` leaves to live traffic."""
