@@ -109,7 +109,11 @@ __all__ = ["AdaptiveRateLimiter"]
 
 logger = logging.getLogger("cognito_confirm")
 JITTER: Final = 1.0
-"""While exploring, a call comes up to this share of its slot after the slot's start."""
+"""While exploring, a call comes up to this share of its slot after the slot's start ..."""
+JITTER_MIN_GAP: Final = 0.002
+"""... when slots are this many seconds apart or more: at a faster pace no live traffic's clump
+is that fine, and waiting a fraction of a millisecond per call costs a trip through the event
+loop that breaks aiobotocore's batching of socket reads and writes."""
 
 DEFAULT_QUOTA: Final = 50.0
 """Cognito's default UserCreation quota: where a pace with no ceiling of the user's starts."""
@@ -254,7 +258,7 @@ class AdaptiveRateLimiter:
         if max_wait is not None and start - now > max_wait:
             return None
         slot = start
-        if JITTER and start - self._cut_at >= self._probe_wait:
+        if JITTER and gap >= JITTER_MIN_GAP and start - self._cut_at >= self._probe_wait:
             slot += JITTER * gap * self._rng.random()
             if max_wait is not None:
                 slot = min(slot, now + max_wait)  # a free slot is not refused for its jitter
