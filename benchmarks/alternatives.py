@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
 
 REGION: Final = "us-east-1"
-UNPACED: Final = 10_000.0
+UNPACED: Final = 1_000_000.0
 """A ceiling so high that, against a fake with no quota, the library's pace never waits."""
 NO_RETRIES: Final[Mapping[str, Any]] = {"mode": "standard", "total_max_attempts": 1}
 _ALREADY_CONFIRMED: Final = "Current status is CONFIRMED"
