@@ -99,7 +99,7 @@ async def test_the_budget_gives_up_for_every_held_call() -> None:
         for _ in range(3):
             group.start_soon(caller)
     assert got == [Admission.GAVE_UP] * 3
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0  # not another probe wait per caller
     assert isinstance(gate.unreachable, EndpointUnreachableError)
     assert (await gate.admit())[0] is Admission.GAVE_UP
 

@@ -71,7 +71,7 @@ async def test_stop_sends_nothing_more_even_calls_waiting_for_the_pace(
     calls = sum(fake.stats().confirm_calls.values())
     assert len(started) == calls_at_stop  # nothing left after stop()
     assert calls == calls_at_stop  # a call on its way at stop() still arrived, and counts
-    assert ended < 0.5  # was: one more call every 0.5 s for each worker waiting on the pace
+    assert ended < 1.5  # was: one more call every 0.5 s for each of 8 workers on the pace
     assert {r.username for r in got} == sent(fake)  # every user sent has its one result
     assert len(got) == calls
 
@@ -127,7 +127,7 @@ async def test_abort_cancels_calls_in_flight_and_ends_the_iteration(fake: FakeCo
                     got.append(result)
                 aborted_at = time.monotonic()
         assert results.undelivered == ()
-    assert time.monotonic() - aborted_at < 0.5
+    assert time.monotonic() - aborted_at < 1.5
     assert len(got) == 10
     assert all(r.outcome is Outcome.CONFIRMED for r in got)
     fake.heal()
