@@ -15,6 +15,8 @@ from packaging.metadata import Metadata
 from packaging.requirements import Requirement
 from packaging.version import Version
 
+import cognito_confirm
+
 ROOT = Path(__file__).resolve().parent.parent
 LOWEST = ROOT / "constraints" / "lowest.txt"
 PYTHONS = ("3.11", "3.12", "3.13")
@@ -110,3 +112,24 @@ def lower_bound(requirement: Requirement) -> Version:
     """The version a requirement's one ``>=`` or ``==`` specifier names."""
     (spec,) = [spec for spec in requirement.specifier if spec.operator in (">=", "==")]
     return Version(spec.version)
+
+
+def test_version_is_the_changelogs_first_section(dist: Path) -> None:
+    """pyproject's version, ``__version__``, the wheel's name and the newest changelog agree."""
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    first = re.search(r"^## (\S+)", changelog, re.MULTILINE)
+    assert first is not None
+    assert first.group(1) == version
+    assert cognito_confirm.__version__ == version
+    (wheel,) = dist.glob("*.whl")
+    assert wheel.name.startswith(f"cognito_confirm-{version}-")
+
+
+def test_twine_check_strict_passes(dist: Path) -> None:
+    """The wheel and sdist pass ``twine check --strict``: the README renders as PyPI shows it."""
+    archives = sorted(str(path) for path in dist.iterdir())
+    command = [sys.executable, "-m", "twine", "check", "--strict", *archives]
+    checked = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count("PASSED") == len(archives), checked.stdout
