@@ -96,7 +96,13 @@ async def confirm_user(
 
 def result_without_call(username: str, index: int, outcome: Outcome, reason: str) -> ConfirmResult:
     """The result of an input item settled before any call: invalid, duplicate or skipped."""
-    return ConfirmResult(username, outcome, message=reason, index=index)
+    return _logged(ConfirmResult(username, outcome, message=reason, index=index))
+
+
+def _logged(result: ConfirmResult) -> ConfirmResult:
+    """``result``, after its one DEBUG line: every user's outcome is logged once, here."""
+    logger.debug("%s %s", result.outcome.value, result.username)
+    return result
 
 
 def _settled(username: str, index: int, attempts: Attempts[_T]) -> Confirmation:
@@ -113,9 +119,7 @@ def _settled(username: str, index: int, attempts: Attempts[_T]) -> Confirmation:
         user_status=user_status,
         request_id=attempts.request_id,
     )
-    if error is None:
-        logger.debug("confirmed %s", username)
-    return Confirmation(result, None if result.ok else error)
+    return Confirmation(_logged(result), None if result.ok else error)
 
 
 def _outcome_of(error: CognitoConfirmError | None) -> tuple[Outcome, str | None, str | None]:

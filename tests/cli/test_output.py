@@ -158,6 +158,20 @@ def test_verbose_shows_the_library_log_on_stderr(
     assert logging.getLogger("cognito_confirm").handlers == []  # restored afterwards
 
 
+def test_debug_on_a_rerun_names_every_user_whatever_the_outcome(
+    fake: FakeCognito, tmp_path: Path
+) -> None:
+    """--debug over confirmed, unknown, duplicate and invalid names: one DEBUG line for each."""
+    fake.add_users(NAMES, status="CONFIRMED")
+    lines = [*NAMES, "nobody", NAMES[0], "has space"]
+    result = confirm(fake, tmp_path / "r.jsonl", "--input", users_file(tmp_path, lines), "--debug")
+    per_user = [line for line in result.stderr.splitlines() if " DEBUG cognito_confirm: " in line]
+    said = [line.partition("DEBUG cognito_confirm: ")[2] for line in per_user]
+    expected = [f"already_confirmed {name}" for name in NAMES]
+    expected += ["not_found nobody", f"duplicate {NAMES[0]}", "invalid has space"]
+    assert sorted(said) == sorted(expected), result.stderr
+
+
 def test_without_a_flag_the_library_log_stays_off(fake: FakeCognito, tmp_path: Path) -> None:
     """No -v: stderr holds no log line."""
     fake.add_users(NAMES)
