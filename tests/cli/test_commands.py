@@ -592,6 +592,18 @@ def test_demo_confirms_its_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert [line["outcome"] for line in read_report(report)] == ["confirmed"] * 5
 
 
+def test_demo_runs_at_the_default_pace_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo paces as `confirm` does by default (40/s, not unlimited) and prints that pace."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = run("demo", "--users", "3", "--no-progress", "-v")
+    assert result.exit_code == 0, result.output
+    assert "INFO cognito_confirm: confirmer open: user pool" in result.stderr
+    assert "pace 40.0 calls/s" in result.stderr  # the pacer the confirmer really holds
+    assert "Pace: up to 40 calls/s, what `confirm` does by default" in result.stdout
+
+
 def test_help_and_version() -> None:
     """--help and --version exit 0; no command prints the help."""
     assert run("--help").exit_code == 0

@@ -415,11 +415,18 @@ async def _demo(users: int, report_path: Path | None, show_progress: bool) -> in
             f"A local moto server at {pool.endpoint_url} holds user pool {pool.user_pool_id} "
             f"with {users} UNCONFIRMED users (no AWS account is involved)."
         )
+        click.echo(
+            f"Pace: up to {DEFAULT_RATE:g} calls/s, what `confirm` does by default: Cognito's "
+            "UserCreation quota (50/s by default) is shared with your live sign-ups."
+        )
         path = report_path or _demo_report_path(pool.user_pool_id)
         writer = ReportWriter.create(path)
         settings = RunSettings(pool.user_pool_id, DEMO_CONCURRENCY, show_progress=show_progress)
         async with CognitoConfirmer(
-            pool.user_pool_id, endpoint_url=pool.endpoint_url, session=demo_session(), rate=None
+            pool.user_pool_id,
+            endpoint_url=pool.endpoint_url,
+            session=demo_session(),
+            rate=DEFAULT_RATE,
         ) as confirmer:
             code = await run_bulk(confirmer, IterableSource(pool.usernames), writer, settings)
     click.echo(f"With your own pool: {PROG} confirm --user-pool-id ID --input users.txt --dry-run")
