@@ -66,7 +66,7 @@ class _State(enum.Enum):
 class CognitoConfirmer:
     """Confirms Cognito users as an administrator through one long-lived aiobotocore client.
 
-    Use it as an async context manager, once::
+    Use it as an async context manager, once:
 
         async with CognitoConfirmer("eu-west-1_AbC123") as confirmer:
             result = await confirmer.confirm("alice")
@@ -76,10 +76,12 @@ class CognitoConfirmer:
     ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER``. The region is ``region_name`` if given,
     otherwise the one the pool id starts with (``eu-west-1`` above), otherwise the profile's.
 
-    ``session=`` takes an ``AioSession`` to create the client from (its profile and credentials
-    then apply). ``client=`` takes an aiobotocore ``cognito-idp`` client the caller owns and
-    keeps open: it is used as it is and never closed. Its own retries then add to ours (give it
-    ``retries={"total_max_attempts": 1}`` to keep ``attempts`` exact). Either client gets one
+    ``session=`` takes an aiobotocore ``AioSession``, or an aioboto3 ``Session`` (the
+    ``AioSession`` it wraps is used), to create the client from: its profile, credentials and
+    region then apply. Anything else raises ``TypeError``. ``client=`` takes an aiobotocore
+    ``cognito-idp`` client the caller owns and keeps open: it is used as it is and never closed.
+    Its own retries then add to ours (give it ``retries={"total_max_attempts": 1}`` to keep
+    ``attempts`` exact). Either client gets one
     ``before-parse`` event handler, which marks answers whose body is not JSON: every answer is
     checked to come from AWS, and one that does not raises ``EndpointNotCognitoError``.
 
@@ -107,7 +109,7 @@ class CognitoConfirmer:
         profile_name: str | None = None,
         config: AioConfig | None = None,
         client: CognitoIdentityProviderClient | None = None,
-        session: AioSession | None = None,
+        session: AioSession | object | None = None,
         retry: RetryPolicy | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         rate: float | Literal["auto"] | None = DEFAULT_RATE,
@@ -137,7 +139,7 @@ class CognitoConfirmer:
         self._profile_name = profile_name
         self._config = config
         self._injected = client
-        self._session = session
+        self._session = None if session is None else _aio_session(session)
         self._client: CognitoIdentityProviderClient | None = None
         self._exit_stack: AsyncExitStack | None = None
         self._state = _State.UNOPENED
@@ -350,6 +352,22 @@ class CognitoConfirmer:
             outage_budget=outage_budget,
         )
         return await collect(stream)
+
+
+def _aio_session(session: object) -> AioSession:
+    """The aiobotocore session that ``session`` is, or that an aioboto3 ``Session`` wraps."""
+    if isinstance(session, AioSession):
+        return session
+    # aioboto3.Session, like boto3's, keeps its core session in ``_session``: aioboto3 is not a
+    # dependency, so it is recognised by what it holds rather than imported.
+    inner = getattr(session, "_session", None)
+    if isinstance(inner, AioSession):
+        return inner
+    msg = (
+        "session= takes an aiobotocore AioSession (aiobotocore.session.AioSession()) or an "
+        f"aioboto3 Session (aioboto3.Session()), not {type(session).__name__}"
+    )
+    raise TypeError(msg)
 
 
 def _checked_rate(rate: object) -> float | None:
