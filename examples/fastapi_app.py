@@ -29,6 +29,7 @@ import logging
 import math
 import os
 import re
+import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -69,6 +70,10 @@ from cognito_confirm import (
 logger = logging.getLogger("fastapi_app")
 
 POOL_VARIABLE: Final = "COGNITO_USER_POOL_ID"
+MISSING_POOL: Final = (
+    f"{POOL_VARIABLE} is not set: export the id of the user pool whose users this service "
+    "confirms, e.g. eu-west-1_AbC123"
+)
 MAX_BATCH: Final = 1000
 
 # An HTTP caller is waiting, so give up far sooner than a bulk job would (the default policy
@@ -92,11 +97,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the one confirmer (one aiobotocore client, one connection pool) the app lives with."""
     user_pool_id = os.environ.get(POOL_VARIABLE, "").strip()
     if not user_pool_id:
-        msg = (
-            f"{POOL_VARIABLE} is not set: export the id of the user pool whose users this "
-            "service confirms, e.g. eu-west-1_AbC123"
-        )
-        raise RuntimeError(msg)
+        raise RuntimeError(MISSING_POOL)
     confirmer = CognitoConfirmer(
         user_pool_id, retry=HTTP_RETRY, config=HTTP_TIMEOUTS, max_wait=MAX_WAIT
     )
@@ -406,6 +407,9 @@ def _nonzero(counts: Mapping[Outcome, int]) -> str:
 
 
 if __name__ == "__main__":
+    # Checked before uvicorn starts: a lifespan that fails prints a traceback, not one line.
+    if not os.environ.get(POOL_VARIABLE, "").strip():
+        sys.exit(f"fastapi_app: {MISSING_POOL}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # access_log=False: uvicorn's access log line holds the path, and so the username.
     uvicorn.run(

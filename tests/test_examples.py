@@ -153,3 +153,22 @@ def test_fastapi_app_under_uvicorn_logs_no_username(
     assert "Application shutdown complete" in text
     assert text.count("confirm answered 200: confirmed") == 2
     assert "private@example.com" not in text
+
+
+def test_fastapi_app_without_a_pool_id_says_so_in_one_line(tmp_path: Path) -> None:
+    """Started without COGNITO_USER_POOL_ID, the script exits 1 with one line, no traceback."""
+    env = {k: v for k, v in os.environ.items() if k != "COGNITO_USER_POOL_ID"}
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "fastapi_app.py")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "fastapi_app: COGNITO_USER_POOL_ID is not set: export the id of the user pool whose "
+        "users this service confirms, e.g. eu-west-1_AbC123"
+    ]
