@@ -104,7 +104,7 @@ class Triage:
 class ResultStream:
     """Confirms users concurrently and yields a ``ConfirmResult`` for each as it completes.
 
-    Made by ``CognitoConfirmer.stream()``; use it as an async context manager, then iterate::
+    Made by ``CognitoConfirmer.stream()``; use it as an async context manager, then iterate:
 
         async with confirmer.stream(usernames, concurrency=16, rate=40) as results:
             async for result in results:

@@ -27,7 +27,7 @@ from aiobotocore.session import get_session
 from botocore.exceptions import ClientError, ConnectionClosedError, HTTPClientError
 from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
 
-from cognito_confirm.testing import TARGET_PREFIX, FakeCognito
+from cognito_confirm.testing import TARGET_PREFIX, FakeCognito, _command
 
 POOL = "us-east-1_FakePool1"
 CONFIG = AioConfig(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=32)
@@ -407,6 +407,16 @@ def test_lifecycle_and_configuration() -> None:
         fake.add_user("x", status="confirmed")
 
 
+def test_command_line_help_gives_every_option_its_meaning() -> None:
+    """``--help`` explains every option, with its unit where it has one."""
+    parser = _command._parser()
+    for action in parser._actions:
+        assert action.help, action.option_strings
+    text = parser.format_help()
+    for unit in ("calls/s", "seconds", "fraction 0-1", "AWS_ACCESS_KEY_ID=fake"):
+        assert unit in text
+
+
 def test_command_line() -> None:
     """``python -m cognito_confirm.testing`` prints its URL, serves users, exits on SIGTERM."""
     command = [sys.executable, "-m", "cognito_confirm.testing", "--users", "3", "--quota", "50"]
@@ -416,6 +426,7 @@ def test_command_line() -> None:
         line = process.stdout.readline()
         match = re.fullmatch(r"endpoint_url=(http://127\.0\.0\.1:\d+)\n", line)
         assert match is not None, line
+        assert process.stdout.readline() == "user_pool_id=us-east-1_FakePool1\n"
         url = urlsplit(match.group(1))
         connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
         connection.request("GET", "/_fake/stats")

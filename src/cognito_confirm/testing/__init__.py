@@ -10,8 +10,8 @@ whole endpoint, what no real Cognito answer looks like: an outage (refused, drop
 connections), any error code for every call, a proxy's HTML page.
 
 It speaks the AWS JSON 1.1 protocol as Cognito does, so an unmodified botocore / aiobotocore
-``cognito-idp`` client pointed at :attr:`FakeCognito.endpoint_url` (any credentials, region
-``us-east-1``) parses its answers exactly as it parses Cognito's::
+``cognito-idp`` client pointed at `FakeCognito.endpoint_url` (any credentials, region
+``us-east-1``) parses its answers exactly as it parses Cognito's:
 
     with FakeCognito(quota=50) as fake:
         fake.add_users(["alice", "bob"])
@@ -24,9 +24,10 @@ while confirming the users it has seen makes that list shrink under it, so the n
 skips as many users as left the list. A correct client re-lists from the start until a pass
 finds nothing (or otherwise tolerates the skip).
 
-For another process (benchmarks): ``python -m cognito_confirm.testing --users 1000`` prints
-``endpoint_url=http://127.0.0.1:PORT`` and serves until SIGTERM/SIGINT; ``GET /_fake/stats``,
-``POST /_fake/reset``, ``POST /_fake/users`` and ``POST /_fake/config`` drive it over HTTP, and
+For another process (benchmarks, a CLI): ``python -m cognito_confirm.testing --users 1000``
+prints ``endpoint_url=http://127.0.0.1:PORT`` then ``user_pool_id=ID`` and serves until
+SIGTERM/SIGINT; ``GET /_fake/stats``, ``POST /_fake/reset``, ``POST /_fake/users`` and
+``POST /_fake/config`` drive it over HTTP, and
 ``POST /_fake/fail_all``, ``/_fake/answer_html``, ``/_fake/go_dark`` (a JSON object of the
 method's keyword arguments) and ``/_fake/heal`` inject the endpoint-wide faults.
 

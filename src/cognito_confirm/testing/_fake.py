@@ -21,7 +21,7 @@ class FakeCognito:
     Rates and quotas apply to AdminConfirmSignUp (``quota``, ``burst``, ``error_rate``,
     ``drop_rate``), ListUsers (``list_quota``) and AdminUpdateUserAttributes (``update_quota``);
     ``latency`` delays every Cognito call. An AdminConfirmSignUp goes through: access key check,
-    latency, drop-before / ``error_rate`` / quota, the pool check, :meth:`fail` rules, then the
+    latency, drop-before / ``error_rate`` / quota, the pool check, `fail()` rules, then the
     user's status; a drop-after loses the answer but keeps the confirmation. Drops alternate
     before/after (the first is before), so ``drop_rate=1`` confirms exactly every other call.
     Access keys (the ``Credential=`` of the signature) in ``invalid_access_keys`` get
@@ -37,9 +37,9 @@ class FakeCognito:
     ``service_quotas_denied=True`` answers both with ``AccessDeniedException``.
 
     The whole endpoint can fail too, mid-run, after ``after`` more calls and for ``seconds``
-    (None: until :meth:`heal`): :meth:`fail_all` answers every call with one AWS error of any
-    code and status, :meth:`answer_html` with a page that is not from AWS at all, and
-    :meth:`go_dark` makes it unreachable (refused, dropped or hanging connections).
+    (None: until `heal()`): `fail_all()` answers every call with one AWS error of any
+    code and status, `answer_html()` with a page that is not from AWS at all, and
+    `go_dark()` makes it unreachable (refused, dropped or hanging connections).
 
     ListUsers filters as Cognito does: ``cognito:user_status`` compares case-insensitively, while
     ``status`` is the Enabled/Disabled flag (every fake user is ``"Enabled"``), not the status.
@@ -159,9 +159,9 @@ class FakeCognito:
         Any code goes, known to Cognito or not (``ExpiredToken``, ``RequestExpired``, a made-up
         one), at any HTTP ``status``; the answer is AWS JSON with an ``x-amzn-RequestId``, as
         AWS itself sends. It starts once ``after`` more calls were served as usual and lasts
-        ``seconds`` from then (None: until :meth:`heal`). Such calls count in ``requests`` and
+        ``seconds`` from then (None: until `heal()`). Such calls count in ``requests`` and
         ``confirm_calls`` (they reached the endpoint) and in ``taken_over``. Replaces any
-        :meth:`answer_html` or :meth:`go_dark` in force.
+        `answer_html()` or `go_dark()` in force.
         """
         self._set_fault(aws_error_answer(code, status, message), after, seconds)
 
@@ -180,14 +180,14 @@ class FakeCognito:
         By default an HTML page (``body``) with HTTP ``status`` and no ``x-amzn-RequestId``:
         what a wrong endpoint URL, a captive portal or a corporate proxy answers. Any body and
         ``content_type`` go (``request_id=True`` adds the header). ``after`` and ``seconds`` as
-        for :meth:`fail_all`.
+        for `fail_all()`.
         """
         self._set_fault(page_answer(status, body, content_type, request_id), after, seconds)
 
     def go_dark(
         self, seconds: float | None = None, *, mode: DarkMode = "refuse", after: int = 0
     ) -> None:
-        """Make the endpoint unreachable for ``seconds`` (None: until :meth:`heal`).
+        """Make the endpoint unreachable for ``seconds`` (None: until `heal()`).
 
         ``mode``: ``"refuse"`` closes the listening socket (connecting fails at once) and every
         open connection; ``"drop"`` accepts each request and closes the connection without an
@@ -198,7 +198,7 @@ class FakeCognito:
         self._set_fault(mode, after, seconds)
 
     def heal(self) -> None:
-        """End the :meth:`fail_all`, :meth:`answer_html` or :meth:`go_dark` in force."""
+        """End the `fail_all()`, `answer_html()` or `go_dark()` in force."""
         self._backend.faults.heal()
         if self._thread is not None:
             self._thread.wake()

@@ -287,7 +287,7 @@ _FLAGS: Final = frozenset({"quota_windows", "service_quotas_denied"})
 
 
 def _config_changes(body: object) -> FakeConfig:
-    """Check a JSON object's keys and values against :class:`FakeConfig`."""
+    """Check a JSON object's keys and values against `FakeConfig`."""
     if not isinstance(body, dict):
         raise TypeError("expected a JSON object of configure() keys")
     unknown = set(body) - set(FakeConfig.__annotations__)

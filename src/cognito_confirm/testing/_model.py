@@ -57,7 +57,7 @@ USER_STATUSES: Final = frozenset(
         "EXTERNAL_PROVIDER",
     }
 )
-"""The user statuses Cognito's API model knows; :meth:`FakeCognito.add_user` rejects others."""
+"""The user statuses Cognito's API model knows; `FakeCognito.add_user()` rejects others."""
 
 UNCONFIRMED: Final = "UNCONFIRMED"
 CONFIRMED: Final = "CONFIRMED"
@@ -70,7 +70,7 @@ _SEARCHABLE: Final = frozenset(
 
 
 class FakeConfig(TypedDict, total=False):
-    """The knobs :meth:`FakeCognito.configure` (and ``POST /_fake/config``) can turn at run time.
+    """The knobs `FakeCognito.configure()` (and ``POST /_fake/config``) can turn at run time.
 
     A key left out keeps its value; ``None`` for a quota means unlimited.
     """

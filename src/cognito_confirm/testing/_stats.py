@@ -16,7 +16,7 @@ class FakeStats:
 
     ``confirmations`` is at most 1 per user by construction (only UNCONFIRMED -> CONFIRMED counts),
     so a client that confirms twice shows up in ``already_confirmed`` instead. ``throttled`` and
-    ``internal_errors`` count answers of every action, injected or scripted with :meth:`fail`;
+    ``internal_errors`` count answers of every action, injected or scripted with `fail()`;
     ``throttled_by_action`` splits ``throttled`` by action (``SignUp`` for live sign-ups).
     The times are ``time.monotonic()`` of the first/last AdminConfirmSignUp received.
     ``dark_requests`` counts requests that arrived while the fake was dark (dropped or held, and
