@@ -14,10 +14,12 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import botocore.session
 import click
 import httpx
@@ -113,10 +115,92 @@ def test_troubleshooting_covers_every_admin_confirm_sign_up_error() -> None:
 
 
 def test_every_python_sample_parses() -> None:
-    """No page shows Python that does not even parse."""
+    """No page shows Python that does not even parse (top-level await allowed, as in a REPL)."""
+    flags = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
     for path in DOCS.rglob("*.md"):
         for code in blocks(path, "python"):
-            ast.parse(code, str(path))
+            compile(code, str(path), "exec", flags=flags)
+
+
+SPHINX_ROLE = re.compile(r":(?:meth|attr|class|func|mod|exc|data|obj|ref):\S|\w::\s")
+
+
+def test_no_page_shows_a_raw_sphinx_role(site: Path) -> None:
+    """mkdocstrings renders Markdown: a ``:meth:`x` `` or ``::`` in a docstring shows as typed."""
+    shown = {}
+    for html in site.rglob("*.html"):
+        # Code listings may hold reST (an example's own docstring); the prose may not.
+        prose = re.sub(r"<pre\b.*?</pre>", "", html.read_text(encoding="utf-8"), flags=re.DOTALL)
+        text = re.sub(r"<[^>]+>", "", prose)
+        found = SPHINX_ROLE.findall(text)
+        if found:
+            shown[str(html.relative_to(site))] = found
+    assert shown == {}
+
+
+def test_sphinx_role_pattern_finds_roles() -> None:
+    """The pattern above sees the roles as the testing page once showed them (tags removed)."""
+    assert len(SPHINX_ROLE.findall("see :meth:fail and :attr:FakeCognito.x, then::\n code")) == 3
+    assert not SPHINX_ROLE.findall("cognito:user_status = 'x'; https://a.b/c; [a][b]")
+
+
+async def run_async_sample(code: str, path: Path) -> dict[str, Any]:
+    """Run a sample that uses top-level await, as in an async REPL; return its names."""
+    namespace: dict[str, Any] = {}
+    wrapped = "async def __sample__():\n" + textwrap.indent(code, "    ") + "\n    return locals()"
+    exec(compile(wrapped, str(path), "exec"), namespace)  # noqa: S102 - our own page
+    result: dict[str, Any] = await namespace["__sample__"]()
+    return result
+
+
+LIBRARY = DOCS / "guides" / "library.md"
+
+
+def library_sample(fragment: str) -> str:
+    """The library guide's one python sample that contains ``fragment``."""
+    (found,) = [code for code in blocks(LIBRARY, "python") if fragment in code]
+    return found
+
+
+async def test_library_guide_one_user_sample(pool: FakeCognito) -> None:
+    """'One user' confirms alice and catches UserNotFoundError for nobody."""
+    pool.add_user("alice")
+    names = await run_async_sample(library_sample('confirm("alice")\n    assert'), LIBRARY)
+    assert names["result"].outcome.value == "confirmed"
+    assert pool.user_status("alice") == "CONFIRMED"
+
+
+async def test_library_guide_many_users_sample(
+    pool: FakeCognito, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'Many users' reports what its comments say and streams a file."""
+    pool.add_users(["alice", "bob", "carol"])
+    await anyio.Path("users.txt").write_text("carol\n\nalice\n")
+    names = await run_async_sample(library_sample("confirm_many"), LIBRARY)
+    report = names["report"]
+    assert report.counts[report.results[0].outcome] == 2
+    outcomes = [r.outcome.value for r in report.results]
+    assert outcomes == ["confirmed", "confirmed", "duplicate", "invalid"]
+    assert not report.ok
+    out = capsys.readouterr().out
+    assert "Outcome.CONFIRMED" in out
+    assert "Outcome.ALREADY_CONFIRMED" in out  # alice, from the file
+
+
+async def test_library_guide_aioboto3_sample(pool: FakeCognito) -> None:
+    """The aioboto3 section's sample confirms alice through an aioboto3 Session."""
+    pool.add_user("alice")
+    names = await run_async_sample(library_sample("aioboto3.Session()"), LIBRARY)
+    assert names["result"].outcome.value == "confirmed"
+    assert pool.user_status("alice") == "CONFIRMED"
+
+
+async def test_testing_page_sample(pool: FakeCognito) -> None:
+    """The testing page's FakeCognito sample runs."""
+    path = DOCS / "reference" / "testing.md"
+    (code,) = [code for code in blocks(path, "python") if "FakeCognito(quota=50" in code]
+    names = await run_async_sample(code, path)
+    assert "fake" in names
 
 
 def test_landing_page_sample_runs(pool: FakeCognito, capsys: pytest.CaptureFixture[str]) -> None:

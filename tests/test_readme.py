@@ -1,4 +1,5 @@
-"""The README's code samples run as written, against the fake Cognito endpoint."""
+"""The README is a front page: short, with no link a package index cannot follow, and its
+code samples run as written, against the fake Cognito endpoint."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
-import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -19,6 +18,9 @@ from cognito_confirm.testing import FakeCognito
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 POOL_ID = "eu-west-1_AbC123"
+MAX_CHARACTERS = 12_000
+"""The front page's budget: what it is, install, quick start, one example each, the headline."""
+LINK = re.compile(r"\]\(([^)\s]+)\)|<a\s[^>]*href=\"([^\"]+)\"|^\[[^\]]+\]:\s*(\S+)", re.MULTILINE)
 
 
 def blocks(language: str) -> list[str]:
@@ -44,6 +46,24 @@ def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeCognit
         yield server
 
 
+def test_readme_is_a_front_page() -> None:
+    """The README stays within its budget: the manual lives in docs/."""
+    assert len(README.read_text(encoding="utf-8")) <= MAX_CHARACTERS
+
+
+def test_readme_links_are_absolute() -> None:
+    """Every link is absolute (https): on the package index a relative link is a 404."""
+    links = ["".join(groups) for groups in LINK.findall(README.read_text(encoding="utf-8"))]
+    assert [link for link in links if not link.startswith("https://")] == []
+
+
+def test_link_pattern_finds_relative_links() -> None:
+    """The link check sees Markdown, reference-style and HTML links, relative or not."""
+    text = '[a](CHANGELOG.md) <a href="src/x.py">x</a>\n[ref]: docs/index.md\n[b](https://x.org)'
+    links = ["".join(groups) for groups in LINK.findall(text)]
+    assert links == ["CHANGELOG.md", "src/x.py", "docs/index.md", "https://x.org"]
+
+
 def sample(fragment: str) -> str:
     """The one python sample that contains ``fragment``."""
     (found,) = [code for code in blocks("python") if fragment in code]
@@ -56,45 +76,6 @@ async def test_one_user_sample(fake: FakeCognito) -> None:
     names = await run_async_sample(sample('await confirmer.confirm("alice")'))
     assert names["result"].outcome.value == "confirmed"
     assert fake.user_status("alice") == "CONFIRMED"
-
-
-async def test_many_users_sample(fake: FakeCognito, capsys: pytest.CaptureFixture[str]) -> None:
-    """'Many users' reports what its comments say and streams a file."""
-    fake.add_users(["alice", "bob", "carol"])
-    await anyio.Path("users.txt").write_text("carol\n\nalice\n")
-    names = await run_async_sample(sample("confirm_many"))
-    report = names["report"]
-    assert report.counts[report.results[0].outcome] == 2
-    assert [r.outcome.value for r in report.results] == [
-        "confirmed",
-        "confirmed",
-        "duplicate",
-        "invalid",
-    ]
-    assert not report.ok
-    out = capsys.readouterr().out
-    assert "Outcome.CONFIRMED" in out
-    assert "Outcome.ALREADY_CONFIRMED" in out  # alice, from the file
-
-
-async def test_fastapi_sample(fake: FakeCognito, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The FastAPI sample serves a confirmation from its lifespan's confirmer."""
-    fake.add_user("alice")
-    monkeypatch.setenv("COGNITO_USER_POOL_ID", POOL_ID)
-    namespace: dict[str, Any] = {}
-    exec(compile(sample("FastAPI(lifespan"), str(README), "exec"), namespace)  # noqa: S102
-    app = namespace["app"]
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
-            response = await client.post("/users/alice/confirm")
-    assert response.json() == {"username": "alice", "outcome": "confirmed"}
-
-
-async def test_testing_sample(fake: FakeCognito) -> None:
-    """The FakeCognito sample from the Development section runs."""
-    names = await run_async_sample(sample("FakeCognito(quota=50"))
-    assert "fake" in names
 
 
 def console_commands() -> list[tuple[str, list[str]]]:
