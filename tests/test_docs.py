@@ -265,3 +265,39 @@ def test_runbook_from_dry_run_to_verification(
 def _joined(code: str) -> str:
     """Console text with backslash continuations joined into one line each."""
     return re.sub(r"\\\n\s*", " ", code)
+
+
+def test_testing_page_recipe_runs_the_cli_against_the_fake(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The shell recipe: the fake's command prints URL and pool, the CLI confirms its users."""
+    monkeypatch.chdir(tmp_path)
+    (recipe,) = blocks(DOCS / "reference" / "testing.md", "console")
+    commands = [line[2:].split(" #")[0] for line in recipe.splitlines() if line.startswith("$ ")]
+    serve, credentials, endpoint, make_users, run = commands
+    fake_args = serve.rstrip(" &").split()[3:]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cognito_confirm.testing", *fake_args],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip().removeprefix("endpoint_url=")
+        pool_id = process.stdout.readline().strip().removeprefix("user_pool_id=")
+        assert f"--user-pool-id {pool_id}" in run
+        for assignment in credentials.removeprefix("export ").split():
+            monkeypatch.setenv(*assignment.split("=", 1))
+        assert endpoint.startswith("export AWS_ENDPOINT_URL=http://127.0.0.1:")
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        assert make_users == "seq -f 'user%06g' 0 99 > users.txt"
+        Path("users.txt").write_text("".join(f"user{n:06d}\n" for n in range(100)))
+        arguments = [*run.split()[1:], "--rate", "1000", "--no-progress"]
+        result = CliRunner().invoke(cli, arguments, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert re.search(r"^confirmed +100$", result.output, re.MULTILINE), result.output
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+        if process.stdout is not None:
+            process.stdout.close()
