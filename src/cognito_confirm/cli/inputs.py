@@ -20,6 +20,15 @@ the run before anything is sent: a million lines take about a second. A pipe can
 checked as it is read: an error there ends the input early, and the run stops after the users
 already read.
 
+The checking pass also fingerprints the usernames (their number and a hash), and the reading
+pass does the same: a file truncated, emptied or rewritten while the run reads it (log
+rotation, a re-export over the same path) ends the input with an error, so the run exits 2
+rather than 0 with the rest never sent. A pipe, a FIFO or a device cannot be read twice, so
+there the end is checked instead: a last line without its newline is what a writer that died
+mid-name leaves (``alice`` of ``alice2024``, another real user), so it is refused as
+incomplete, never sent, and the run ends with an error after the users before it. A regular
+file may end without a newline: it is whole once checked.
+
 Text input: one username per line, UTF-8 with or without a BOM, surrounding whitespace trimmed,
 blank lines ignored. CSV input (``column``) is strict: the first row is the header, with no name
 twice; every other row has as many cells as the header, or all of them blank (then it is
@@ -34,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import os
 import queue
 import stat
@@ -95,25 +105,34 @@ class LineReader(Protocol):
         """The next line, newline included, or its first ``size`` bytes; b"" at the end."""
 
 
-def parse_usernames(stream: LineReader, *, label: str, column: str | None = None) -> Iterator[str]:
+def parse_usernames(
+    stream: LineReader, *, label: str, column: str | None = None, whole_lines: bool = False
+) -> Iterator[str]:
     """The usernames in a binary stream of text lines, or of CSV rows when ``column`` is given.
 
     Raises ``InputError`` for undecodable or overlong lines, a CSV without that column, or a
-    malformed CSV (see the module doc); ``label`` names the input in those messages.
+    malformed CSV (see the module doc); ``label`` names the input in those messages. With
+    ``whole_lines`` (a pipe), a last line without its newline is an error too: cut short.
     """
-    lines = _decoded_lines(stream, label)
+    lines = _decoded_lines(stream, label, whole_lines=whole_lines)
     if column is None:
         return _text_usernames(lines)
     return _csv_usernames(lines, column, label)
 
 
-def _decoded_lines(stream: LineReader, label: str) -> Iterator[str]:
+def _decoded_lines(stream: LineReader, label: str, *, whole_lines: bool) -> Iterator[str]:
     """Decode line by line, so an error can name its line; the first line may carry a BOM."""
     number = 0
     while raw := stream.readline(MAX_LINE_BYTES + 1):
         number += 1
         if len(raw) > MAX_LINE_BYTES:
             msg = f"{label}: line {number} is longer than {MAX_LINE_BYTES} bytes: not a username"
+            raise InputError(msg)
+        if whole_lines and not raw.endswith(b"\n"):
+            msg = (
+                f"{label}: the last line ({number}) ends without a newline, as when the writer "
+                "stops mid-name: it was not sent"
+            )
             raise InputError(msg)
         try:
             yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
@@ -246,6 +265,9 @@ class FileSource:
         self.total: int | None = None
         self._column = column
         self._stream, self._owned, regular = _open(path, self.label)
+        self._whole_lines = not (regular or (path == STDIN and _stdin_is_a_file()))
+        self._read: _Fingerprint | None = None
+        self._checked: _Fingerprint | None = None
         self._queue: queue.Queue[_Item] = queue.Queue(_QUEUE_SIZE)
         self._pending: deque[str] = deque()
         self._ended = False
@@ -321,17 +343,37 @@ class FileSource:
     def _take(self, item: _Item) -> None:
         if isinstance(item, _End):
             self._ended = True
+            self.error = self._changed()
         elif isinstance(item, _Failed):
             self.error = item.error
             self._ended = True
         else:
             self._pending.append(item)
 
+    def _changed(self) -> InputError | None:
+        """Whether the file read differs from the file checked (see the module doc)."""
+        read, checked = self._read, self._checked
+        if read is None or checked is None or read == checked:
+            return None
+        what = "different ones" if read.count == checked.count else f"{read.count} read"
+        msg = (
+            f"{self.label} changed while it was read ({checked.count} usernames when checked, "
+            f"{what}: truncated or rewritten?); nothing after the users read was sent"
+        )
+        return InputError(msg)
+
     def _parse(self) -> None:
         """The parsing thread: usernames into the queue, then the end or the error."""
+        fingerprint = _Fingerprint()
         try:
             with contextlib.closing(self._stream) if self._owned else contextlib.nullcontext():
-                for name in parse_usernames(self._stream, label=self.label, column=self._column):
+                for name in parse_usernames(
+                    self._stream,
+                    label=self.label,
+                    column=self._column,
+                    whole_lines=self._whole_lines,
+                ):
+                    fingerprint.add(name)
                     if not self._put(name):
                         return
         except InputError as error:
@@ -339,6 +381,7 @@ class FileSource:
         except OSError as exc:
             self._put(_Failed(_read_error(self.label, exc)))
         else:
+            self._read = fingerprint  # before _END: the queue hands it over with it
             self._put(_END)
 
     def _put(self, item: _Item) -> bool:
@@ -352,11 +395,11 @@ class FileSource:
 
     def _check(self, path: str) -> None:
         """The checking thread: a second, quick pass over a regular file, counting usernames."""
-        count = 0
+        fingerprint = _Fingerprint()
         try:
             with Path(path).open("rb") as stream:
-                for _ in parse_usernames(stream, label=self.label, column=self._column):
-                    count += 1
+                for name in parse_usernames(stream, label=self.label, column=self._column):
+                    fingerprint.add(name)
                     if self._stopping.is_set():
                         return
         except InputError as error:
@@ -365,7 +408,29 @@ class FileSource:
         except OSError as exc:
             self._check_error = _read_error(self.label, exc)
             return
-        self.total = count
+        self._checked = fingerprint
+        self.total = fingerprint.count
+
+
+class _Fingerprint:
+    """How many usernames a pass read, and a hash of them in order: two passes over one file
+    agree unless it changed in between."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._hash = hashlib.blake2b(digest_size=16)
+
+    def add(self, name: str) -> None:
+        data = name.encode("utf-8", "surrogatepass")
+        self._hash.update(len(data).to_bytes(4, "big") + data)
+        self.count += 1
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Fingerprint):
+            return NotImplemented
+        return self.count == other.count and self._hash.digest() == other._hash.digest()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: not a dict key
 
 
 class _FdLines:
@@ -433,6 +498,14 @@ def _stdin() -> _Closable:
         return _FdLines(buffer.fileno(), owned=False)
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
         return buffer
+
+
+def _stdin_is_a_file() -> bool:
+    """Standard input redirected from a regular file (``< users.txt``): it may end unterminated."""
+    try:
+        return stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return False
 
 
 def _read_error(label: str, exc: OSError) -> InputError:
