@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -81,4 +82,68 @@ def test_resume_cuts_only_the_torn_tail_of_a_report(fake: FakeCognito, tmp_path:
     text = report.read_text()
     assert text.startswith(kept)
     outcomes = [(line["username"], line["outcome"]) for line in map(json.loads, text.splitlines())]
-    assert outcomes == [("a", "confirmed"), ("a", "skipped"), ("b", "confirmed")]
+    assert outcomes == [("a", "confirmed"), ("b", "confirmed")]
+
+
+def test_a_resume_writes_no_line_for_the_users_it_skips(fake: FakeCognito, tmp_path: Path) -> None:
+    """#17 case 13: resuming a finished report sends nothing and leaves it byte for byte."""
+    fake.add_user("a", "CONFIRMED")
+    fake.add_user("b", "CONFIRMED")
+    report = tmp_path / "report.jsonl"
+    report.write_text(result_line(fake, "a", "confirmed") + result_line(fake, "b", "confirmed"))
+    before = snapshot(report)
+    for _ in range(3):
+        result = resume(fake, report, users_file(tmp_path, ["a", "b"]))
+        assert result.exit_code == 0, result.output
+        assert snapshot(report) == before
+    assert fake.stats().confirm_calls == {}
+    assert "skipped (done before)" in result.stdout
+
+
+def json_resume(fake: FakeCognito, report: Path, users: str) -> tuple[int, dict[str, Any]]:
+    args = confirm_args(
+        fake, report, "--resume", "--rate", "1000", "--input", users, "--output", "json"
+    )
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_a_resumed_run_says_how_the_whole_migration_ended(
+    fake: FakeCognito, tmp_path: Path
+) -> None:
+    """#17 case 15: a user left not_found by an earlier leg keeps the last leg's exit code 1."""
+    fake.add_users(["c"])
+    report = tmp_path / "report.jsonl"
+    report.write_text(result_line(fake, "a", "confirmed") + result_line(fake, "b", "not_found"))
+    code, summary = json_resume(fake, report, users_file(tmp_path, ["a", "b", "c"]))
+    assert code == 1
+    assert summary["exit_code"] == 1
+    assert summary["outcomes"]["skipped"] == 2  # this leg: a and b skipped, c confirmed
+    assert summary["outcomes"]["confirmed"] == 1
+    whole = summary["whole_report"]
+    assert whole == {
+        "users": 3,
+        "not_done": 1,
+        "outcomes": {
+            "confirmed": 2,
+            "already_confirmed": 0,
+            "not_found": 1,
+            "not_confirmable": 0,
+            "invalid": 0,
+            "duplicate": 0,
+            "skipped": 0,
+            "failed": 0,
+        },
+    }
+
+
+def test_a_last_leg_that_mends_the_failures_exits_0(fake: FakeCognito, tmp_path: Path) -> None:
+    """A user failed in an earlier leg and confirmed in this one: the whole report is done."""
+    fake.add_users(["b"])
+    report = tmp_path / "report.jsonl"
+    report.write_text(result_line(fake, "a", "confirmed") + result_line(fake, "b", "failed"))
+    code, summary = json_resume(fake, report, users_file(tmp_path, ["a", "b"]))
+    assert code == 0
+    assert summary["whole_report"]["not_done"] == 0
+    result = resume(fake, report, users_file(tmp_path, ["a", "b"]))
+    assert "the whole report, earlier runs included: 2 users, 0 not done" in result.stdout

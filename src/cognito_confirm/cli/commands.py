@@ -337,7 +337,10 @@ async def _confirm_async(options: ConfirmOptions, resume: ResumeState | None) ->
                 raise with_region_note(error, options.settings().region_note) from None
         else:
             writer = _open_report(options, resume)
-            code = await run_bulk(confirmer, source, writer, options.settings(), skip=skip)
+            earlier = resume.last if resume is not None else None
+            code = await run_bulk(
+                confirmer, source, writer, options.settings(), skip=skip, earlier=earlier
+            )
     return code
 
 

@@ -28,6 +28,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from .._result import Outcome
 from .tally import Tally
 
 __all__ = [
@@ -142,6 +143,18 @@ def print_summary(tally: Tally, report_path: Path) -> None:
         rows,
         f"report: {report_path}",
     )
+    whole = tally.report_counts()
+    if whole is not None:
+        print_table(
+            f"the whole report, earlier runs included: {whole.total()} users, "
+            f"{tally.verdict_not_ok} not done (the exit code says so)",
+            ("last outcome", "users"),
+            [(label, whole[label]) for label in sorted(whole, key=_outcome_position)],
+        )
+
+
+def _outcome_position(label: str) -> int:
+    return [outcome.value for outcome in Outcome].index(label)
 
 
 def print_table(

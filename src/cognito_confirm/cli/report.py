@@ -38,7 +38,7 @@ import json
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -161,6 +161,9 @@ class ResumeState:
         done: The users not to send again: their last result (``duplicate`` and ``skipped``
             lines aside) is anything but ``failed``; with ``verify_email``, a confirmed user
             also needs ``email_verified`` true.
+        last: Every user's last result in the report, as its outcome and whether it is ok
+            (with ``verify_email``, a confirmed user whose email is not verified is not): what
+            the whole migration's summary and exit code start from.
         lines: How many result lines were read.
         keep_bytes: Where the readable lines end: a cut-off last line starts there.
         size: The file's size when it was read; appending checks that it has not changed.
@@ -172,6 +175,7 @@ class ResumeState:
     keep_bytes: int
     size: int = 0
     file_id: tuple[int, int] = (0, 0)
+    last: dict[str, tuple[Outcome, bool]] = field(default_factory=dict)
 
     def skip_reason(self, username: str) -> str | None:
         """The engine's ``skip=`` check: skip the users done in an earlier run."""
@@ -193,18 +197,25 @@ def read_resume_state(path: Path, *, user_pool_id: str, verify_email: bool) -> R
             info = os.fstat(file.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise _not_a_report(path, "it is not a regular file")
-            done, lines, keep, size = _read_results(file, path, user_pool_id, verify_email)
+            last: dict[str, tuple[Outcome, bool]] = {}
+            lines, keep, size = _read_results(file, path, user_pool_id, verify_email, last)
     except OSError as exc:
         msg = f"cannot resume from report {path}: {exc.strerror or exc}"
         raise ReportError(msg) from None
-    return ResumeState(frozenset(done), lines, keep, size, (info.st_dev, info.st_ino))
+    done = frozenset(
+        name for name, (outcome, ok) in last.items() if _finished(outcome, verify_email, ok)
+    )
+    return ResumeState(done, lines, keep, size, (info.st_dev, info.st_ino), last)
 
 
 def _read_results(
-    file: BinaryIO, path: Path, user_pool_id: str, verify_email: bool
-) -> tuple[set[str], int, int, int]:
-    """The users done, the lines read, where they end, and where the file ends."""
-    done: set[str] = set()
+    file: BinaryIO,
+    path: Path,
+    user_pool_id: str,
+    verify_email: bool,
+    last: dict[str, tuple[Outcome, bool]],
+) -> tuple[int, int, int]:
+    """Fill ``last``; the lines read, where they end, and where the file ends."""
     lines = keep = 0
     while raw := file.readline(MAX_LINE_BYTES + 1):
         if not raw.endswith(b"\n"):
@@ -213,15 +224,15 @@ def _read_results(
                 raise _not_a_report(path, reason)
             if not _torn_line(raw):
                 raise _not_a_report(path, f"line {lines + 1} is not one of its results")
-            return done, lines, keep, keep + len(raw)  # that user is simply sent again
+            return lines, keep, keep + len(raw)  # that user is simply sent again
         record = _parse_line(raw)
         if record is None:
             raise _not_a_report(path, f"line {lines + 1} is not one of its results")
         _check_pool(record, user_pool_id, path)
-        _settle(done, record, verify_email=verify_email)
+        _settle(last, record, verify_email=verify_email)
         lines += 1
         keep += len(raw)
-    return done, lines, keep, keep
+    return lines, keep, keep
 
 
 def _not_a_report(path: Path, reason: str) -> ReportError:
@@ -269,19 +280,24 @@ def _check_pool(record: Mapping[str, object], user_pool_id: str, path: Path) -> 
         raise ReportError(msg)
 
 
-def _settle(done: set[str], record: Mapping[str, object], *, verify_email: bool) -> None:
+def _settle(
+    last: dict[str, tuple[Outcome, bool]], record: Mapping[str, object], *, verify_email: bool
+) -> None:
     """Apply one line: the last line that says something about a user wins."""
     outcome = Outcome(str(record["outcome"]))
     if outcome in _SAYS_NOTHING:
         return
-    username = str(record["username"])
-    finished = outcome is not Outcome.FAILED
+    ok = outcome.ok
     if verify_email and outcome in _NEEDS_EMAIL:
-        finished = record.get("email_verified") is True
-    if finished:
-        done.add(username)
-    else:
-        done.discard(username)
+        ok = record.get("email_verified") is True
+    last[str(record["username"])] = (outcome, ok)
+
+
+def _finished(outcome: Outcome, verify_email: bool, ok: bool) -> bool:
+    """Not to be sent again: anything but ``failed``, and with ``verify_email`` its email too."""
+    if verify_email and outcome in _NEEDS_EMAIL:
+        return ok
+    return outcome is not Outcome.FAILED
 
 
 class ReportWriter:

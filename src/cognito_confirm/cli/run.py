@@ -121,6 +121,7 @@ class BulkRun:
         *,
         skip: SkipCheck | None,
         display: Display,
+        earlier: dict[str, tuple[Outcome, bool]] | None = None,
     ) -> None:
         self._confirmer = confirmer
         self._source = source
@@ -138,7 +139,7 @@ class BulkRun:
         self._stopping = False
         self._held = False
         self._abort = anyio.CancelScope()
-        self.tally = Tally()
+        self.tally = Tally(earlier=earlier)
 
     async def run(self) -> Tally:
         """Confirm every user of the source; return what happened."""
@@ -204,14 +205,16 @@ class BulkRun:
         self._record(result, email)
 
     def _record(self, result: ConfirmResult, email: EmailCheck | None) -> None:
-        record = report_record(result, user_pool_id=self._settings.user_pool_id, email=email)
-        try:
-            self._writer.write(record)
-        except ReportError as error:
-            # Nothing more can be recorded, so nothing more may be sent.
-            self._fail(error)
-            self._abort.cancel()
-            return
+        # A user a resumed run skips has its line already: a resume writes only what it does.
+        if result.outcome is not Outcome.SKIPPED:
+            record = report_record(result, user_pool_id=self._settings.user_pool_id, email=email)
+            try:
+                self._writer.write(record)
+            except ReportError as error:
+                # Nothing more can be recorded, so nothing more may be sent.
+                self._fail(error)
+                self._abort.cancel()
+                return
         self.tally.add(result, email)
         self._display.advance(self.tally, self._source.total)
 
@@ -276,14 +279,21 @@ async def run_bulk(
     settings: RunSettings,
     *,
     skip: SkipCheck | None = None,
+    earlier: dict[str, tuple[Outcome, bool]] | None = None,
 ) -> int:
-    """Run, then print the summary and any error; return the exit code."""
+    """Run, then print the summary and any error; return the exit code.
+
+    ``earlier``: a resumed run's report, user by user (``ResumeState.last``): the summary and
+    the exit code then cover the whole report, not this run alone.
+    """
     display = make_display(settings.show_progress)
     # Log lines (-v, --debug) go above the progress bar, as the notes do.
     routed = route(display.note) if isinstance(display, ProgressBar) else nullcontext()
     try:
         with routed:
-            run = BulkRun(confirmer, source, writer, settings, skip=skip, display=display)
+            run = BulkRun(
+                confirmer, source, writer, settings, skip=skip, display=display, earlier=earlier
+            )
             tally = await run.run()
     finally:
         display.close()
@@ -344,7 +354,7 @@ def _exit_code(tally: Tally, *, discarded: bool) -> int:
         return EXIT_SETUP
     if discarded:
         return EXIT_OK
-    return EXIT_NOT_ALL_OK if tally.not_ok else EXIT_OK
+    return EXIT_NOT_ALL_OK if tally.verdict_not_ok else EXIT_OK
 
 
 async def dry_run(
