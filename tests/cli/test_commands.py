@@ -136,6 +136,10 @@ def test_reads_standard_input_and_csv_columns(
         (["--user-pool-id", "us-east-1_P", "--input", "-", "--concurrency", "0"], ["0"]),
         (["--user-pool-id", "us-east-1_P", "--input", "-", "--rate", "0"], ["--rate"]),
         (
+            ["--user-pool-id", "us-east-1_P", "--input", "-", "--rate", "0.1"],
+            ["--rate", "below 0.5 calls per second", "not honoured"],
+        ),
+        (
             ["--user-pool-id", "us-east-1_P", "--input", "-", "--client-metadata", "s3cret"],
             ["KEY=VALUE"],
         ),
@@ -626,3 +630,21 @@ async def test_abandoned_run_still_writes_completed_results(
     written = {line["username"] for line in read_report(report)}
     assert len(written) > 1  # the one delivered, plus the buffered ones
     assert written <= {name for name in names if fake.user_status(name) == "CONFIRMED"}
+
+
+def test_resume_on_a_report_not_there_yet_starts_it(
+    fake: FakeCognito, report: Path, tmp_path: Path
+) -> None:
+    """#17 case 14: one command line for a restartable job's first run and its restarts."""
+    fake.add_users(["a", "b"])
+    users = users_file(tmp_path, ["a", "b"])
+    first = confirm(fake, report, "--resume", "--input", users)
+    assert first.exit_code == 0, first.output
+    assert first.stderr.splitlines() == [
+        f"cognito-confirm: --resume: report {report} does not exist yet: starting a new run there"
+    ]
+    assert [line["outcome"] for line in read_report(report)] == ["confirmed", "confirmed"]
+    again = confirm(fake, report, "--resume", "--input", users)
+    assert again.exit_code == 0, again.output
+    assert "does not exist" not in again.stderr
+    assert dict(fake.stats().confirm_calls) == {"a": 1, "b": 1}

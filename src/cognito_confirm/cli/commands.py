@@ -60,7 +60,14 @@ from .options import (
     parse_timeout,
 )
 from .output import error_summary
-from .report import ReportError, ReportWriter, ResumeState, default_report_path, read_resume_state
+from .report import (
+    NoReportYetError,
+    ReportError,
+    ReportWriter,
+    ResumeState,
+    default_report_path,
+    read_resume_state,
+)
 from .run import (
     DEFAULT_GRACE,
     EXIT_INTERRUPTED,
@@ -187,7 +194,9 @@ def cli() -> None:
 @click.option(
     "--resume",
     is_flag=True,
-    help="Append to --report, sending only users with no result yet or whose last was failed.",
+    help="Append to --report, sending only users with no result yet or whose last was failed; "
+    "a --report not there yet is started (said on stderr), so one command line serves a "
+    "restartable job's first run and its restarts.",
 )
 @click.option(
     "--concurrency",
@@ -202,7 +211,8 @@ def cli() -> None:
     callback=parse_rate,
     default=str(DEFAULT_RATE),
     show_default=True,
-    help="AdminConfirmSignUp calls per second at most, or 'auto': the account's UserCreation "
+    help="AdminConfirmSignUp calls per second at most (0.5 or more), or 'auto': the account's "
+    "UserCreation "
     "quota from Service Quotas less 20%. The quota is shared with live sign-ups; the pace "
     "also slows by itself when Cognito throttles.",
 )
@@ -305,11 +315,18 @@ def _confirm(options: ConfirmOptions) -> int:
     resume = None
     if options.resume:
         assert options.report_path is not None  # noqa: S101 - check_usage made sure
-        resume = read_resume_state(
-            options.report_path,
-            user_pool_id=options.user_pool_id,
-            verify_email=options.verify_email,
-        )
+        try:
+            resume = read_resume_state(
+                options.report_path,
+                user_pool_id=options.user_pool_id,
+                verify_email=options.verify_email,
+            )
+        except NoReportYetError:
+            # One command line for a restartable job's first run and its restarts.
+            warning_line(
+                f"--resume: report {options.report_path} does not exist yet: "
+                "starting a new run there"
+            )
     return anyio.run(_confirm_async, options, resume)
 
 

@@ -55,6 +55,7 @@ __all__ = [
     "REPORT_MODE",
     "RESUME_MESSAGE",
     "EmailCheck",
+    "NoReportYetError",
     "ReportError",
     "ReportWriter",
     "ResumeState",
@@ -95,6 +96,10 @@ _OPEN_FLAGS: Final = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 
 class ReportError(Exception):
     """The report file cannot be created, resumed or written; the message is one line."""
+
+
+class NoReportYetError(ReportError):
+    """``--resume`` names a report that does not exist: the command line starts it afresh."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +188,16 @@ class ResumeState:
 
 
 def read_resume_state(path: Path, *, user_pool_id: str, verify_email: bool) -> ResumeState:
-    """Read a report to resume; raise ``ReportError`` if it is missing or not a report.
+    """Read a report to resume; raise ``ReportError`` if it is not a report, the
+    ``NoReportYetError`` one if there is no such file.
 
     Nothing is written here: a file refused is left exactly as it was.
     """
     try:
         fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
+    except FileNotFoundError:
+        msg = f"report {path} does not exist"
+        raise NoReportYetError(msg) from None
     except OSError as exc:
         msg = f"cannot resume from report {path}: {exc.strerror or exc}"
         raise ReportError(msg) from None
