@@ -192,7 +192,9 @@ class CognitoConfirmer:
         """``rate="auto"``: the applied UserCreation quota less the reserve for live traffic."""
         try:
             session = self._session or AioSession(profile=self._profile_name)
-            self.quota = await read_user_creation_quota(session, self._region_name)
+            self.quota = await read_user_creation_quota(
+                session, self._region_name, cognito_endpoint=self.client.meta.endpoint_url
+            )
         except BaseException:
             await self.aclose()
             raise
