@@ -24,6 +24,7 @@ pays for them.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -59,7 +60,7 @@ from .options import (
     parse_region,
     parse_timeout,
 )
-from .output import error_summary
+from .output import error_summary, stopped_in_setup_summary
 from .report import (
     NoReportYetError,
     ReportError,
@@ -73,6 +74,7 @@ from .run import (
     EXIT_INTERRUPTED,
     EXIT_SETUP,
     RunSettings,
+    SetupWatch,
     UsernameSource,
     dry_run,
     run_bulk,
@@ -331,33 +333,68 @@ def _confirm(options: ConfirmOptions) -> int:
 
 
 async def _confirm_async(options: ConfirmOptions, resume: ResumeState | None) -> int:
+    setup = SetupWatch()
+    failure: Exception | None = None
+    code = None
+    async with anyio.create_task_group() as watcher:
+        await watcher.start(setup.watch)
+        try:
+            code = await _confirm_steps(options, resume, setup)
+        except Exception as exc:  # noqa: BLE001 - raised below, out of the task group
+            failure = exc  # as itself, not wrapped in an ExceptionGroup
+        finally:
+            watcher.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    return code if code is not None else _stopped_in_setup(options, setup)
+
+
+async def _confirm_steps(
+    options: ConfirmOptions, resume: ResumeState | None, setup: SetupWatch
+) -> int | None:
+    """The command's steps; None when a signal stopped the setup, before the run."""
     skip = resume.skip_reason if resume is not None else None
     async with AsyncExitStack() as stack:
-        file_source = None
-        if options.input_path is not None:
-            file_source = FileSource(options.input_path, column=options.column)
-            stack.push_async_callback(file_source.aclose)
-            await file_source.start()
-        confirmer = await stack.enter_async_context(_checked(options.confirmer()))
-        if confirmer.quota is not None:
-            _say_quota(confirmer.quota, confirmer.limiter.rate)
-        source: UsernameSource
-        if file_source is None:
-            source = UnconfirmedUsers(confirmer.client, options.user_pool_id)
-            stack.push_async_callback(source.aclose)
-        else:
-            source = file_source
-        if options.dry_run:
-            try:
-                code = await dry_run(confirmer, source, skip, json_output=options.json_output)
-            except UserPoolNotFoundError as error:
-                raise with_region_note(error, options.settings().region_note) from None
-        else:
-            writer = _open_report(options, resume)
-            earlier = resume.last if resume is not None else None
-            code = await run_bulk(
-                confirmer, source, writer, options.settings(), skip=skip, earlier=earlier
-            )
+        with setup.scope:
+            file_source = None
+            if options.input_path is not None:
+                file_source = FileSource(options.input_path, column=options.column)
+                stack.push_async_callback(file_source.aclose)
+                await file_source.start()
+            confirmer = await stack.enter_async_context(_checked(options.confirmer()))
+            if confirmer.quota is not None:
+                _say_quota(confirmer.quota, confirmer.limiter.rate)
+            source: UsernameSource
+            if file_source is None:
+                source = UnconfirmedUsers(confirmer.client, options.user_pool_id)
+                stack.push_async_callback(source.aclose)
+            else:
+                source = file_source
+            if options.dry_run:
+                try:
+                    return await dry_run(confirmer, source, skip, json_output=options.json_output)
+                except UserPoolNotFoundError as error:
+                    raise with_region_note(error, options.settings().region_note) from None
+        if setup.signal is not None:
+            return None
+        writer = _open_report(options, resume)
+        earlier = resume.last if resume is not None else None
+        return await run_bulk(
+            confirmer, source, writer, options.settings(), skip=skip, earlier=earlier
+        )
+
+
+def _stopped_in_setup(options: ConfirmOptions, setup: SetupWatch) -> int:
+    """A signal before the run started: one line, the JSON summary, 128 + the signal."""
+    assert setup.signal is not None  # noqa: S101 - the only way here
+    code = 128 + setup.signal
+    if options.json_output:
+        summary = stopped_in_setup_summary(
+            setup.signal, user_pool_id=options.user_pool_id, dry_run=options.dry_run, exit_code=code
+        )
+        print_json(summary)
+    name = signal.Signals(setup.signal).name
+    warning_line(f"stopped by {name} before the run started: nothing was sent, no report written")
     return code
 
 

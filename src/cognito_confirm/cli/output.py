@@ -14,7 +14,9 @@ path, or null when no report was kept), ``stopped_by`` (the signal's name, or nu
 code says); null for a new report, where ``outcomes`` is already the whole story. A dry
 run adds ``pool_name``, ``estimated_users``, ``input`` (items ``to_send``, ``invalid``,
 ``duplicate``, ``skipped``, ``total``) and ``elapsed``. A setup error found before the run
-(no credentials, an unknown pool, unreadable input) has the four common keys only.
+(no credentials, an unknown pool, unreadable input) has the four common keys only; a stop
+signal before the run started (while the input, the quota or the pool was read) adds
+``stopped_by``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ from typing import Any, Final
 from .._result import Outcome
 from .tally import RESUMED, Tally
 
-__all__ = ["DRY_RUN_LABELS", "dry_run_summary", "error_summary", "run_summary"]
+__all__ = [
+    "DRY_RUN_LABELS",
+    "dry_run_summary",
+    "error_summary",
+    "run_summary",
+    "stopped_in_setup_summary",
+]
 
 DRY_RUN_LABELS: Final = {
     "to send": "to_send",
@@ -99,6 +107,16 @@ def error_summary(
 ) -> dict[str, Any]:
     """A setup error that came before any run: the common keys only."""
     return _common(user_pool_id, dry_run=dry_run, exit_code=exit_code, error=error)
+
+
+def stopped_in_setup_summary(
+    signum: int, *, user_pool_id: str, dry_run: bool, exit_code: int
+) -> dict[str, Any]:
+    """A stop signal before the run started: the common keys and the signal's name."""
+    return {
+        **_common(user_pool_id, dry_run=dry_run, exit_code=exit_code, error=None),
+        "stopped_by": signal.Signals(signum).name,
+    }
 
 
 def _common(

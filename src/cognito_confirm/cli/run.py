@@ -44,6 +44,7 @@ __all__ = [
     "STOP_SIGNALS",
     "BulkRun",
     "RunSettings",
+    "SetupWatch",
     "UsernameSource",
     "dry_run",
     "finish",
@@ -96,6 +97,34 @@ class RunSettings:
     region_note: str | None = None
     outage_budget: float = DEFAULT_OUTAGE_BUDGET
     json_output: bool = False
+
+
+class SetupWatch:
+    """A stop signal before the run starts (reading the input, the quota, the pool, a dry run):
+    the setup is cancelled and the command says so, rather than dying silently with 143.
+
+    Open for the whole command: the run's own receiver takes the signals over while it runs.
+
+    Attributes:
+        scope: What the signal cancels: the setup.
+        signal: The signal that came, if one did.
+    """
+
+    def __init__(self) -> None:
+        self.scope = anyio.CancelScope()
+        self.signal: int | None = None
+
+    async def watch(self, *, task_status: TaskStatus[None]) -> None:
+        """Receive stop signals until cancelled; the first one cancels the setup."""
+        if threading.current_thread() is not threading.main_thread():
+            task_status.started()  # signals reach the main thread only
+            return
+        with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
+            task_status.started()
+            async for signum in signals:
+                if self.signal is None:
+                    self.signal = signum
+                    self.scope.cancel()
 
 
 class BulkRun:
