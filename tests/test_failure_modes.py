@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cognito_confirm import CognitoConfirmer, Outcome, RetryPolicy
+from cognito_confirm import CognitoConfirmer, EndpointNotCognitoError, Outcome, RetryPolicy
 from cognito_confirm.testing import FakeCognito
 
 FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
@@ -56,3 +56,18 @@ async def test_a_case_sensitive_pool_sends_every_spelling(fake: FakeCognito) -> 
     counts = Counter(r.outcome for r in report.results)
     assert counts == {Outcome.CONFIRMED: 2, Outcome.NOT_FOUND: 1}
     assert sum(fake.stats().confirm_calls.values()) == 3
+
+
+async def test_an_empty_200_body_is_no_confirmation(fake: FakeCognito) -> None:
+    """HTTP 200 with request id and JSON type but no body: not confirmed (Cognito sends {})."""
+    fake.add_users(["alice", "bob", "carol"])
+    fake.answer_html(200, body="", content_type="application/x-amz-json-1.1", request_id=True)
+    async with confirmer(fake) as c:
+        with pytest.raises(EndpointNotCognitoError, match="an empty body"):
+            await c.confirm("alice")
+        with pytest.raises(EndpointNotCognitoError) as raised:
+            await c.confirm_many(["alice", "bob", "carol"])
+    report = raised.value.partial_report
+    assert report is not None
+    assert report.counts[Outcome.CONFIRMED] == 0
+    assert fake.user_status("alice") == "UNCONFIRMED"
