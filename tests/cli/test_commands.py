@@ -188,11 +188,16 @@ def test_unknown_pool_is_one_line_and_leaves_no_report(
 def test_access_denied_is_a_setup_error(
     fake: FakeCognito, report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Credentials that may not call AdminConfirmSignUp: exit 2, one line."""
+    """Credentials that may not call AdminConfirmSignUp: exit 2, one error line (after the
+    note that DescribeUserPool was denied too, so case is not folded)."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "denied")
     fake.add_users(["a"])
     result = confirm(fake, report, "--input", users_file(tmp_path, ["a"]))
-    assert_one_line_error(result, "AccessDeniedException")
+    assert result.exit_code == 2, result.output
+    note, error = result.stderr.splitlines()
+    assert "could not read the pool's username settings" in note
+    assert "AccessDeniedException" in error
+    assert "Traceback" not in result.output
 
 
 def test_existing_report_is_refused_without_resume(
@@ -648,3 +653,30 @@ def test_resume_on_a_report_not_there_yet_starts_it(
     assert again.exit_code == 0, again.output
     assert "does not exist" not in again.stderr
     assert dict(fake.stats().confirm_calls) == {"a": 1, "b": 1}
+
+
+def test_a_case_insensitive_pool_gets_each_user_sent_once(
+    fake: FakeCognito, report: Path, tmp_path: Path
+) -> None:
+    """#17 case 3: DescribeUserPool says CaseSensitive false: Alice, alice, ALICE is one user
+    (3 calls before, 2 of them counted already_confirmed by Cognito)."""
+    fake.add_users(["Alice"])
+    fake.configure(case_sensitive=False)
+    users = users_file(tmp_path, ["Alice", "alice", "ALICE"])
+    dry = confirm(fake, report, "--input", users, "--dry-run", "--output", "json")
+    assert json.loads(dry.stdout)["input"]["duplicate"] == 2
+    result = confirm(fake, report, "--input", users)
+    assert result.exit_code == 0, result.output
+    assert dict(fake.stats().confirm_calls) == {"Alice": 1}
+    lines = sorted(read_report(report), key=lambda line: line["index"])
+    assert [line["outcome"] for line in lines] == ["confirmed", "duplicate", "duplicate"]
+
+
+def test_a_case_sensitive_pool_keeps_names_apart(
+    fake: FakeCognito, report: Path, tmp_path: Path
+) -> None:
+    """The default (CaseSensitive true): Alice and alice are two users, both sent."""
+    fake.add_users(["Alice", "alice"])
+    result = confirm(fake, report, "--input", users_file(tmp_path, ["Alice", "alice"]))
+    assert result.exit_code == 0, result.output
+    assert dict(fake.stats().confirm_calls) == {"Alice": 1, "alice": 1}

@@ -43,10 +43,9 @@ from .._client import (
 )
 from .._errors import CognitoConfirmError, CredentialsError, UserPoolNotFoundError
 from .._gate import DEFAULT_OUTAGE_BUDGET
-from .._quota import QuotaReading
 from .._validation import check_user_pool_id
 from .demo import DemoUnavailableError, demo_pool, demo_session
-from .display import PROG, error_line, print_json, warning_line
+from .display import PROG, error_line, print_json, say_quota, warning_line
 from .inputs import FileSource, InputError, IterableSource
 from .logs import logging_to_stderr
 from .options import (
@@ -80,7 +79,7 @@ from .run import (
     run_bulk,
     with_region_note,
 )
-from .userpool import UnconfirmedUsers
+from .userpool import UnconfirmedUsers, read_case_sensitivity
 
 __all__ = ["cli", "main"]
 
@@ -329,6 +328,8 @@ def _confirm(options: ConfirmOptions) -> int:
                 f"--resume: report {options.report_path} does not exist yet: "
                 "starting a new run there"
             )
+    if resume is None and options.report_path is not None and not options.dry_run:
+        ReportWriter.refuse_existing(options.report_path)  # before DescribeUserPool is sent
     return anyio.run(_confirm_async, options, resume)
 
 
@@ -363,18 +364,19 @@ async def _confirm_steps(
                 await file_source.start()
             confirmer = await stack.enter_async_context(_checked(options.confirmer()))
             if confirmer.quota is not None:
-                _say_quota(confirmer.quota, confirmer.limiter.rate)
+                say_quota(confirmer.quota, confirmer.limiter.rate)
             source: UsernameSource
             if file_source is None:
                 source = UnconfirmedUsers(confirmer.client, options.user_pool_id)
                 stack.push_async_callback(source.aclose)
             else:
                 source = file_source
-            if options.dry_run:
-                try:
+            try:
+                if options.dry_run:
                     return await dry_run(confirmer, source, skip, json_output=options.json_output)
-                except UserPoolNotFoundError as error:
-                    raise with_region_note(error, options.settings().region_note) from None
+                await read_case_sensitivity(confirmer)
+            except UserPoolNotFoundError as error:
+                raise with_region_note(error, options.settings().region_note) from None
         if setup.signal is not None:
             return None
         writer = _open_report(options, resume)
@@ -413,21 +415,6 @@ async def _checked(confirmer: CognitoConfirmer) -> AsyncIterator[CognitoConfirme
         yield opened
     finally:
         await confirmer.aclose()
-
-
-def _say_quota(quota: QuotaReading, rate: float) -> None:
-    """One line on stderr: where ``--rate auto`` got its pace, or why it fell back."""
-    if quota.problem is not None:
-        warning_line(
-            f"--rate auto: could not read the UserCreation quota from Service Quotas "
-            f"({quota.problem}); assuming the default {quota.value:g}/s and pacing at "
-            f"up to {rate:g}/s"
-        )
-    else:
-        warning_line(
-            f"--rate auto: UserCreation quota {quota.value:g}/s ({quota.source}); pacing at "
-            f"up to {rate:g}/s, the rest left to live sign-ups"
-        )
 
 
 def _open_report(options: ConfirmOptions, resume: ResumeState | None) -> ReportWriter:

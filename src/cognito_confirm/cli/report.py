@@ -330,16 +330,19 @@ class ReportWriter:
         try:
             fd = os.open(path, flags, REPORT_MODE)
         except FileExistsError:
-            msg = (
-                f"report {path} already exists: pass --resume to continue that run, "
-                "or give another --report"
-            )
-            raise ReportError(msg) from None
+            raise _exists(path) from None
         except OSError as exc:
             msg = f"cannot create report {path}: {exc.strerror or exc}"
             raise ReportError(msg) from None
         _lock(fd)  # just created: nobody else can hold it yet
         return cls(path, fd, created=True)
+
+    @staticmethod
+    def refuse_existing(path: Path) -> None:
+        """Refuse early, before anything is sent, a new report's path that is taken already
+        (``create`` refuses it too, atomically, for a file created in between)."""
+        if os.path.lexists(path):
+            raise _exists(path)
 
     @classmethod
     def resume(cls, path: Path, state: ResumeState) -> ReportWriter:
@@ -399,6 +402,14 @@ class ReportWriter:
             return False
         self.path.unlink(missing_ok=True)
         return True
+
+
+def _exists(path: Path) -> ReportError:
+    msg = (
+        f"report {path} already exists: pass --resume to continue that run, "
+        "or give another --report"
+    )
+    return ReportError(msg)
 
 
 def _lock(fd: int) -> bool:

@@ -399,7 +399,7 @@ async def dry_run(
     """
     started = time.monotonic()
     pool = await describe_pool(confirmer.client, confirmer.user_pool_id)
-    counts = await _triage_input(source, skip)
+    counts = await _triage_input(source, skip, case_sensitive=pool.case_sensitive)
     if source.error is not None:
         raise source.error
     code = EXIT_NOT_ALL_OK if counts["invalid"] else EXIT_OK
@@ -424,14 +424,16 @@ async def dry_run(
     return code
 
 
-async def _triage_input(source: UsernameSource, skip: SkipCheck | None) -> Counter[str]:
+async def _triage_input(
+    source: UsernameSource, skip: SkipCheck | None, *, case_sensitive: bool
+) -> Counter[str]:
     """What the engine would do with each item (its own triage), without sending anything."""
     labels = {
         Outcome.INVALID: "invalid",
         Outcome.DUPLICATE: "duplicates",
         Outcome.SKIPPED: RESUMED,
     }
-    triage = Triage(skip)
+    triage = Triage(skip, case_sensitive=case_sensitive)
     counts: Counter[str] = Counter()
     index = 0
     async for name in source:
