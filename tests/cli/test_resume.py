@@ -147,3 +147,63 @@ def test_a_last_leg_that_mends_the_failures_exits_0(fake: FakeCognito, tmp_path:
     assert summary["whole_report"]["not_done"] == 0
     result = resume(fake, report, users_file(tmp_path, ["a", "b"]))
     assert "the whole report, earlier runs included: 2 users, 0 not done" in result.stdout
+
+
+def first_run(fake: FakeCognito, report: Path, users: str, *args: str) -> None:
+    args_ = confirm_args(fake, report, "--rate", "1000", "--input", users, *args)
+    result = CliRunner().invoke(cli, args_, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+
+def test_a_report_records_where_its_calls_went(fake: FakeCognito, tmp_path: Path) -> None:
+    """Every line names the region and the endpoint, after the pool id."""
+    fake.add_users(["a"])
+    report = tmp_path / "report.jsonl"
+    first_run(fake, report, users_file(tmp_path, ["a"]))
+    (line,) = map(json.loads, report.read_text().splitlines())
+    assert (line["region"], line["endpoint"]) == ("us-east-1", fake.endpoint_url)
+
+
+def test_resume_against_another_endpoint_is_refused(fake: FakeCognito, tmp_path: Path) -> None:
+    """#17 case 4: the same pool id at another endpoint: users confirmed only at the first
+    would be skipped at the second (they were, exit 0); now refused, the file untouched."""
+    fake.add_users(["a"])
+    report = tmp_path / "report.jsonl"
+    users = users_file(tmp_path, ["a"])
+    first_run(fake, report, users)
+    before = snapshot(report)
+    with FakeCognito(user_pool_id=fake.user_pool_id) as elsewhere:
+        elsewhere.add_users(["a"])
+        result = resume(elsewhere, report, users)
+        assert elsewhere.stats().confirm_calls == {}
+        other_url = elsewhere.endpoint_url
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert f"was written against region us-east-1 at {fake.endpoint_url}" in line
+    assert f"this run sends to region us-east-1 at {other_url}" in line
+    assert snapshot(report) == before
+
+
+def test_resume_in_another_region_is_refused(fake: FakeCognito, tmp_path: Path) -> None:
+    """--region elsewhere, same endpoint and pool id: refused as well."""
+    fake.add_users(["a"])
+    report = tmp_path / "report.jsonl"
+    users = users_file(tmp_path, ["a"])
+    first_run(fake, report, users)
+    args = confirm_args(fake, report, "--resume", "--input", users, "--region", "eu-west-1")
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert "this run sends to region eu-west-1" in result.stderr
+
+
+def test_a_report_without_a_place_still_resumes(fake: FakeCognito, tmp_path: Path) -> None:
+    """A 0.1.0 report (no region, no endpoint) resumes as before; new lines name the place."""
+    fake.add_users(["b"])
+    report = tmp_path / "report.jsonl"
+    report.write_text(result_line(fake, "a", "confirmed"))
+    result = resume(fake, report, users_file(tmp_path, ["a", "b"]))
+    assert result.exit_code == 0, result.output
+    first, second = map(json.loads, report.read_text().splitlines())
+    assert "endpoint" not in first
+    assert (second["username"], second["endpoint"]) == ("b", fake.endpoint_url)
+    assert dict(fake.stats().confirm_calls) == {"b": 1}

@@ -76,6 +76,7 @@ from .run import (
     SetupWatch,
     UsernameSource,
     dry_run,
+    place_of,
     run_bulk,
     with_region_note,
 )
@@ -363,6 +364,8 @@ async def _confirm_steps(
                 stack.push_async_callback(file_source.aclose)
                 await file_source.start()
             confirmer = await stack.enter_async_context(_checked(options.confirmer()))
+            if resume is not None and options.report_path is not None:
+                resume.check_place(options.report_path, place_of(confirmer))
             if confirmer.quota is not None:
                 say_quota(confirmer.quota, confirmer.limiter.rate)
             source: UsernameSource

@@ -14,6 +14,9 @@ Each line is one JSON object with these keys, in this order::
     request_id    the AWS request id of the last call, for a support case, or null
     time          when the result was written, UTC, ISO 8601 (2026-01-31T12:00:00.000Z)
     user_pool_id  the pool, so that --resume cannot mix up two pools' reports
+    region, endpoint   where the calls went (the client's region and Cognito endpoint URL),
+                  so that --resume cannot mix up two places with a pool of the same id (a
+                  replica region, a test endpoint); since 0.2.0, absent from older lines
     email_verified, email_error   only with --verify-email: true / false, and the error code
 
 Lines are written with one ``os.write`` each straight to the file (no buffer in this process),
@@ -56,6 +59,7 @@ __all__ = [
     "RESUME_MESSAGE",
     "EmailCheck",
     "NoReportYetError",
+    "Place",
     "ReportError",
     "ReportWriter",
     "ResumeState",
@@ -127,12 +131,30 @@ def default_report_path(user_pool_id: str, now: datetime | None = None) -> Path:
     return Path(f"cognito-confirm-{user_pool_id}-{stamp}.jsonl")
 
 
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a run's calls go: a pool id names a pool in one region at one endpoint only.
+
+    Attributes:
+        region: The client's region.
+        endpoint: The Cognito endpoint URL the client calls.
+    """
+
+    region: str | None
+    endpoint: str | None
+
+    def describe(self) -> str:
+        """The place in a few words, for a message (an endpoint URL carries no credentials)."""
+        return f"region {self.region} at {self.endpoint}"
+
+
 def report_record(
     result: ConfirmResult,
     *,
     user_pool_id: str,
     email: EmailCheck | None = None,
     now: datetime | None = None,
+    place: Place | None = None,
 ) -> dict[str, object]:
     """The report line for one result, as a dict in the documented key order."""
     record: dict[str, object] = {
@@ -148,6 +170,9 @@ def report_record(
         "time": _timestamp(now or datetime.now(UTC)),
         "user_pool_id": user_pool_id,
     }
+    if place is not None:
+        record["region"] = place.region
+        record["endpoint"] = place.endpoint
     if email is not None:
         record["email_verified"] = email.verified
         record["email_error"] = email.error_code
@@ -173,6 +198,7 @@ class ResumeState:
         keep_bytes: Where the readable lines end: a cut-off last line starts there.
         size: The file's size when it was read; appending checks that it has not changed.
         file_id: The file's device and inode numbers when it was read.
+        place: Where the report's last line that says went (None for a 0.1.0 report).
     """
 
     done: frozenset[str]
@@ -181,6 +207,18 @@ class ResumeState:
     size: int = 0
     file_id: tuple[int, int] = (0, 0)
     last: dict[str, tuple[Outcome, bool]] = field(default_factory=dict)
+    place: Place | None = None
+
+    def check_place(self, path: Path, place: Place) -> None:
+        """Refuse to resume against another place: users confirmed only there would be
+        skipped here. A 0.1.0 report says nothing of its place, and resumes."""
+        if self.place is not None and self.place != place:
+            msg = (
+                f"report {path} was written against {self.place.describe()}, but this run "
+                f"sends to {place.describe()}: users confirmed only there would be skipped "
+                "here; give this run its own --report"
+            )
+            raise ReportError(msg)
 
     def skip_reason(self, username: str) -> str | None:
         """The engine's ``skip=`` check: skip the users done in an earlier run."""
@@ -207,24 +245,30 @@ def read_resume_state(path: Path, *, user_pool_id: str, verify_email: bool) -> R
             if not stat.S_ISREG(info.st_mode):
                 raise _not_a_report(path, "it is not a regular file")
             last: dict[str, tuple[Outcome, bool]] = {}
-            lines, keep, size = _read_results(file, path, user_pool_id, verify_email, last)
+            places: list[Place] = []
+            lines, keep, size = _read_results(
+                file, path, (user_pool_id, verify_email), last, places
+            )
     except OSError as exc:
         msg = f"cannot resume from report {path}: {exc.strerror or exc}"
         raise ReportError(msg) from None
     done = frozenset(
         name for name, (outcome, ok) in last.items() if _finished(outcome, verify_email, ok)
     )
-    return ResumeState(done, lines, keep, size, (info.st_dev, info.st_ino), last)
+    place = places[-1] if places else None
+    return ResumeState(done, lines, keep, size, (info.st_dev, info.st_ino), last, place)
 
 
 def _read_results(
     file: BinaryIO,
     path: Path,
-    user_pool_id: str,
-    verify_email: bool,
+    run: tuple[str, bool],
     last: dict[str, tuple[Outcome, bool]],
+    places: list[Place],
 ) -> tuple[int, int, int]:
-    """Fill ``last``; the lines read, where they end, and where the file ends."""
+    """Fill ``last`` and ``places`` (the places named, each once); the lines read, where they
+    end, and where the file ends. ``run``: the pool id and ``verify_email``."""
+    user_pool_id, verify_email = run
     lines = keep = 0
     while raw := file.readline(MAX_LINE_BYTES + 1):
         if not raw.endswith(b"\n"):
@@ -238,6 +282,7 @@ def _read_results(
         if record is None:
             raise _not_a_report(path, f"line {lines + 1} is not one of its results")
         _check_pool(record, user_pool_id, path)
+        _note_place(record, places, path)
         _settle(last, record, verify_email=verify_email)
         lines += 1
         keep += len(raw)
@@ -287,6 +332,24 @@ def _check_pool(record: Mapping[str, object], user_pool_id: str, path: Path) -> 
             f"not {user_pool_id}: give this run its own --report"
         )
         raise ReportError(msg)
+
+
+def _note_place(record: Mapping[str, object], places: list[Place], path: Path) -> None:
+    """A line's place, if it names one; two places in one report cannot be resumed."""
+    if "endpoint" not in record:
+        return  # a 0.1.0 line
+    region, endpoint = record.get("region"), record.get("endpoint")
+    if not isinstance(region, str | None) or not isinstance(endpoint, str | None):
+        raise _not_a_report(path, "a line's region or endpoint is not text")
+    place = Place(region, endpoint)
+    if places and places[-1] != place:
+        msg = (
+            f"report {path} holds results from two places ({places[-1].describe()} and "
+            f"{place.describe()}): give this run its own --report"
+        )
+        raise ReportError(msg)
+    if not places:
+        places.append(place)
 
 
 def _settle(

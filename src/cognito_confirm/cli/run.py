@@ -31,7 +31,14 @@ from .display import (
 )
 from .logs import route
 from .output import DRY_RUN_LABELS, dry_run_summary, run_summary
-from .report import EmailCheck, ReportError, ReportWriter, needs_email_check, report_record
+from .report import (
+    EmailCheck,
+    Place,
+    ReportError,
+    ReportWriter,
+    needs_email_check,
+    report_record,
+)
 from .tally import RESUMED, Tally
 from .userpool import EmailVerifier, describe_pool
 
@@ -48,6 +55,7 @@ __all__ = [
     "UsernameSource",
     "dry_run",
     "finish",
+    "place_of",
     "run_bulk",
     "with_region_note",
 ]
@@ -169,6 +177,7 @@ class BulkRun:
         self._held = False
         self._abort = anyio.CancelScope()
         self.tally = Tally(earlier=earlier)
+        self._place = place_of(confirmer)
 
     async def run(self) -> Tally:
         """Confirm every user of the source; return what happened."""
@@ -236,7 +245,9 @@ class BulkRun:
     def _record(self, result: ConfirmResult, email: EmailCheck | None) -> None:
         # A user a resumed run skips has its line already: a resume writes only what it does.
         if result.outcome is not Outcome.SKIPPED:
-            record = report_record(result, user_pool_id=self._settings.user_pool_id, email=email)
+            record = report_record(
+                result, user_pool_id=self._settings.user_pool_id, email=email, place=self._place
+            )
             try:
                 self._writer.write(record)
             except ReportError as error:
@@ -299,6 +310,12 @@ class BulkRun:
         await anyio.sleep(grace)
         self._display.note("grace period over: abandoning the calls still in flight")
         self._abort.cancel()
+
+
+def place_of(confirmer: CognitoConfirmer) -> Place:
+    """Where an open confirmer's calls go, as the report records it."""
+    meta = confirmer.client.meta
+    return Place(meta.region_name, meta.endpoint_url)
 
 
 async def run_bulk(
