@@ -680,3 +680,15 @@ def test_a_case_sensitive_pool_keeps_names_apart(
     result = confirm(fake, report, "--input", users_file(tmp_path, ["Alice", "alice"]))
     assert result.exit_code == 0, result.output
     assert dict(fake.stats().confirm_calls) == {"Alice": 1, "alice": 1}
+
+
+def test_a_pipe_cut_mid_name_is_not_sent(fake: FakeCognito, report: Path) -> None:
+    """#17 case 16: 'alice' of 'alice2024', the pipe's unterminated last line, was confirmed
+    (exit 0); now the names before it get their results and the run exits 2, naming the line."""
+    fake.add_users(["bob", "alice", "alice2024"])
+    result = confirm(fake, report, "--no-progress", "--input", "-", stdin="bob\nalice")
+    assert result.exit_code == 2, result.output
+    assert dict(fake.stats().confirm_calls) == {"bob": 1}
+    assert [line["username"] for line in read_report(report)] == ["bob"]
+    assert "the last line (2) ends without a newline" in result.stderr
+    assert "alice" not in result.stderr
