@@ -13,6 +13,7 @@ from aiobotocore.session import AioSession
 from click.testing import CliRunner
 
 from cognito_confirm import CognitoConfirmer, Outcome
+from cognito_confirm._quota import NOT_ASKED
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.testing import FakeCognito, _model
 from tests.helpers import confirm_args, users_file
@@ -90,6 +91,52 @@ async def test_auto_with_no_answer_falls_back(monkeypatch: pytest.MonkeyPatch) -
             assert c.quota is not None
             assert c.quota.source == "fallback"
             assert c.limiter.max_rate == pytest.approx(40)
+
+
+class _Stopped(botocore.exceptions.EndpointConnectionError):
+    """Raised before a request leaves the machine: the test records where it was going."""
+
+
+def held_back(sent: list[str]) -> AioSession:
+    """A session whose Service Quotas requests are recorded and stopped before they are sent."""
+
+    def record(request: object, **_: object) -> None:
+        url = str(getattr(request, "url", ""))
+        sent.append(url)
+        raise _Stopped(endpoint_url=url)
+
+    session = AioSession()
+    session.register("before-send.service-quotas", record)
+    return session
+
+
+async def test_auto_with_a_local_cognito_asks_no_aws_service_quotas() -> None:
+    """#17 case 7: Cognito on loopback, no Service Quotas endpoint set: nothing is asked
+    (it went to servicequotas.us-east-1.amazonaws.com, signed), 50/s assumed, and why."""
+    sent: list[str] = []
+    with FakeCognito(service_quota=100) as fake:
+        async with CognitoConfirmer(
+            fake.user_pool_id, endpoint_url=fake.endpoint_url, rate="auto", session=held_back(sent)
+        ) as c:
+            assert c.quota is not None
+            assert (c.quota.source, c.quota.problem) == ("fallback", NOT_ASKED)
+            assert c.limiter.max_rate == pytest.approx(40)
+        assert "GetServiceQuota" not in fake.stats().requests
+    assert sent == []
+
+
+async def test_auto_with_a_vpc_endpoint_for_cognito_still_reads_the_quota() -> None:
+    """A VPC endpoint for Cognito is AWS's: Service Quotas is asked (stopped here, unsent)."""
+    sent: list[str] = []
+    vpce = "https://vpce-0abc-1def.cognito-idp.us-east-1.vpce.amazonaws.com"
+    async with CognitoConfirmer(
+        "us-east-1_Pool1", endpoint_url=vpce, rate="auto", session=held_back(sent)
+    ) as c:
+        assert c.quota is not None
+        assert c.quota.source == "fallback"  # the request was stopped before it left
+        assert c.quota.problem != NOT_ASKED
+    assert sent
+    assert all(url.startswith("https://servicequotas.us-east-1.amazonaws.com") for url in sent)
 
 
 def test_cli_rate_auto_says_where_its_pace_comes_from(

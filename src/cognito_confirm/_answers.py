@@ -6,7 +6,8 @@ which for AdminConfirmSignUp (whose answer is empty) reads as "confirmed": a run
 reported every user confirmed while nobody was. An error page (403, 404) becomes an error whose
 code is the status ("403") and whose message is the page. Every real AWS answer carries an
 ``x-amzn-RequestId`` header and, from a JSON service such as Cognito, a JSON content type and a
-JSON body; moto sends both headers too (``application/json`` on errors). An unparsable body is
+JSON body (``{}`` for an empty result: an empty body is no answer either); moto sends both
+headers too (``application/json`` on errors). An unparsable body is
 invisible in botocore's parsed answer, so ``register_answer_check`` adds a ``before-parse``
 handler to the client that marks it.
 """
@@ -50,8 +51,9 @@ def foreign_answer(response: Mapping[str, Any]) -> str | None:
     content_type = str(headers.get("content-type", "")).partition(";")[0].strip().lower()
     if content_type not in _JSON_TYPES:
         problems.append(f"content type {content_type or '(none)'}")
-    if response.get(_UNPARSABLE):
-        problems.append("a body that is not JSON")
+    unparsable = response.get(_UNPARSABLE)
+    if unparsable:
+        problems.append(unparsable if isinstance(unparsable, str) else "a body that is not JSON")
     if not problems:
         return None
     return f"HTTP {metadata.get('HTTPStatusCode')} with {', '.join(problems)}"
@@ -78,10 +80,15 @@ def register_answer_check(client: Any) -> None:
 def _mark_unparsable(
     response_dict: Mapping[str, Any], customized_response_dict: dict[str, Any], **_: Any
 ) -> None:
+    if response_dict.get("status_code", 0) >= 500:
+        return
     body = response_dict.get("body")
-    if not body or response_dict.get("status_code", 0) >= 500:
+    if not body:
+        # Cognito answers an empty result as ``{}``: an empty body is no answer (botocore would
+        # parse it as one, and an endpoint answering 200 with nothing read as "all confirmed").
+        customized_response_dict[_UNPARSABLE] = "an empty body"
         return
     try:
         json.loads(body)
     except ValueError:
-        customized_response_dict[_UNPARSABLE] = True
+        customized_response_dict[_UNPARSABLE] = "a body that is not JSON"

@@ -80,10 +80,18 @@ class Triage:
 
     One per run, fed the items in input order: it remembers the names it has let through, so a
     later item with the same name is a duplicate.
+
+    With ``case_sensitive=False`` (a pool whose ``UsernameConfiguration.CaseSensitive`` is
+    false, as AWS recommends), ``Alice``, ``alice`` and ``ALICE`` are one user: the first is sent
+    and the others are duplicates of it. Names are folded with ``str.lower()``, not
+    ``str.casefold()``: casefold also maps ``ß`` to ``ss``, so it could fold two distinct users
+    into one and leave the second unconfirmed, while a name lower() misses only costs a call that
+    Cognito answers "already confirmed".
     """
 
-    def __init__(self, skip: SkipCheck | None = None) -> None:
+    def __init__(self, skip: SkipCheck | None = None, *, case_sensitive: bool = True) -> None:
         self._skip = skip
+        self._fold = not case_sensitive
         self._seen: set[str] = set()
 
     def __call__(self, index: int, name: object) -> ConfirmResult | None:
@@ -92,9 +100,10 @@ class Triage:
         if problem is not None:
             return result_without_call(str(name), index, Outcome.INVALID, problem)
         assert isinstance(name, str)  # noqa: S101 - username_problem checked it
-        if name in self._seen:
+        key = name.lower() if self._fold else name
+        if key in self._seen:
             return result_without_call(name, index, Outcome.DUPLICATE, DUPLICATE_MESSAGE)
-        self._seen.add(name)
+        self._seen.add(key)
         reason = self._skip(name) if self._skip is not None else None
         if reason is not None:
             return result_without_call(name, index, Outcome.SKIPPED, reason)
@@ -147,6 +156,7 @@ class ResultStream:
         limiter: AdaptiveRateLimiter,
         skip: SkipCheck | None = None,
         outage_budget: float = DEFAULT_OUTAGE_BUDGET,
+        case_sensitive: bool = True,
     ) -> None:
         if isinstance(usernames, str | bytes):
             msg = "usernames must be an iterable of usernames, not one string: wrap it in a list"
@@ -164,7 +174,7 @@ class ResultStream:
         self._usernames = usernames
         self._confirm = confirm
         self._concurrency = concurrency
-        self._triage = Triage(skip)
+        self._triage = Triage(skip, case_sensitive=case_sensitive)
         self._gate = CallGate(outage_budget=outage_budget)
         self._judge = Judge()
         self.limiter = limiter

@@ -98,6 +98,13 @@ class CognitoConfirmer:
       quota is per account, summed over pools); ``rate`` is then ignored.
     - ``max_wait``: how long ``confirm()`` waits for its slot before raising ``ThrottledError``
       without calling Cognito (its ``retry_after`` says when to try again).
+
+    ``case_sensitive=False`` says the pool's usernames are case-insensitive
+    (``UsernameConfiguration.CaseSensitive`` false in ``DescribeUserPool``, the setting AWS
+    recommends): bulk runs then send ``Alice``, ``alice`` and ``ALICE`` once and report the
+    others as duplicates. The confirmer never calls DescribeUserPool itself (it needs
+    ``cognito-idp:DescribeUserPool``, which a confirm-only role may lack): pass what you know of
+    the pool; the command line reads it.
     """
 
     def __init__(
@@ -116,6 +123,7 @@ class CognitoConfirmer:
         reserve: float = DEFAULT_RESERVE,
         limiter: AdaptiveRateLimiter | None = None,
         max_wait: float | None = DEFAULT_MAX_WAIT,
+        case_sensitive: bool = True,
     ) -> None:
         self.user_pool_id = check_user_pool_id(user_pool_id)
         if max_connections < 1:
@@ -132,6 +140,9 @@ class CognitoConfirmer:
         self._limiter = limiter
         self._reserve = reserve
         self.max_wait = max_wait
+        self.case_sensitive = case_sensitive
+        """False for a pool whose usernames are case-insensitive: bulk runs then count
+        ``Alice`` after ``alice`` as a duplicate (see ``Triage``)."""
         self.quota: QuotaReading | None = None
         """What ``rate="auto"`` read from Service Quotas (None for any other rate)."""
         self._region_name = region_name or region_of(user_pool_id)
@@ -194,7 +205,9 @@ class CognitoConfirmer:
         """``rate="auto"``: the applied UserCreation quota less the reserve for live traffic."""
         try:
             session = self._session or AioSession(profile=self._profile_name)
-            self.quota = await read_user_creation_quota(session, self._region_name)
+            self.quota = await read_user_creation_quota(
+                session, self._region_name, cognito_endpoint=self.client.meta.endpoint_url
+            )
         except BaseException:
             await self.aclose()
             raise
@@ -326,6 +339,7 @@ class CognitoConfirmer:
             limiter=limiter if limiter is not None else self.limiter,
             skip=skip,
             outage_budget=outage_budget,
+            case_sensitive=self.case_sensitive,
         )
 
     async def confirm_many(

@@ -9,6 +9,14 @@ Where no applied value exists (an account that never changed it) the AWS default
 without the ``servicequotas:GetServiceQuota`` permission, or without any answer, the pace falls
 back to Cognito's documented default of 50/s and says why, once. botocore's own configuration
 chain applies, ``AWS_ENDPOINT_URL_SERVICE_QUOTAS`` included.
+
+Where Cognito is not AWS's (a loopback fake, moto, an emulator: an endpoint whose host is not
+under ``amazonaws.com``, ``amazonaws.com.cn`` or ``api.aws``) while Service Quotas would be,
+nothing is asked: a signed request to AWS's public endpoint about an account that has nothing
+to do with the pool served there is a leak, and its answer would be the wrong pool's quota. The
+fallback then says so. A VPC endpoint for Cognito (``vpce-...cognito-idp...vpce.amazonaws.com``)
+is AWS's, so the real quota is read; a Service Quotas endpoint configured for the fake (or
+``AWS_ENDPOINT_URL``) is asked as configured.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import botocore.exceptions
 from aiobotocore.config import AioConfig
@@ -26,6 +35,7 @@ from ._ratelimit import DEFAULT_QUOTA
 __all__ = [
     "DEFAULT_RESERVE",
     "FALLBACK_QUOTA",
+    "NOT_ASKED",
     "QUOTA_CODE",
     "SERVICE_CODE",
     "QuotaReading",
@@ -42,6 +52,11 @@ FALLBACK_QUOTA: Final = DEFAULT_QUOTA
 DEFAULT_RESERVE: Final = 0.2
 """The share of the quota ``rate="auto"`` leaves to live traffic."""
 _TIMEOUT: Final = 5
+_AWS_DOMAINS: Final = ("amazonaws.com", "amazonaws.com.cn", "api.aws")
+NOT_ASKED: Final = (
+    "not asked: the Cognito endpoint is not AWS's, and Service Quotas would be; "
+    "AWS_ENDPOINT_URL_SERVICE_QUOTAS names one to ask"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +78,14 @@ class QuotaReading:
         return self.value * (1.0 - reserve)
 
 
-async def read_user_creation_quota(session: AioSession, region_name: str | None) -> QuotaReading:
+async def read_user_creation_quota(
+    session: AioSession, region_name: str | None, *, cognito_endpoint: str | None = None
+) -> QuotaReading:
     """Ask Service Quotas for the applied UserCreation quota, then the AWS default.
 
     Never raises for a missing permission or an unreachable endpoint: the reading then says
-    ``fallback`` and why, and a warning is logged once.
+    ``fallback`` and why, and a warning is logged once. ``cognito_endpoint``: where the Cognito
+    calls go; one that is not AWS's asks no AWS Service Quotas (see the module doc).
     """
     config = AioConfig(
         connect_timeout=_TIMEOUT,
@@ -79,6 +97,8 @@ async def read_user_creation_quota(session: AioSession, region_name: str | None)
         async with session.create_client(
             "service-quotas", region_name=region_name, config=config
         ) as client:
+            if _leaves_for_aws(cognito_endpoint, client.meta.endpoint_url):
+                return _fallback(NOT_ASKED)
             try:
                 answer: Any = await client.get_service_quota(**codes)
                 source = "applied"
@@ -93,6 +113,18 @@ async def read_user_creation_quota(session: AioSession, region_name: str | None)
     if value is None:
         return _fallback("unexpected answer from Service Quotas")
     return QuotaReading(value, source)
+
+
+def _is_aws(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return any(host == domain or host.endswith("." + domain) for domain in _AWS_DOMAINS)
+
+
+def _leaves_for_aws(cognito_endpoint: str | None, quotas_endpoint: str) -> bool:
+    """Whether Service Quotas would go to AWS while Cognito does not."""
+    return (
+        cognito_endpoint is not None and not _is_aws(cognito_endpoint) and _is_aws(quotas_endpoint)
+    )
 
 
 def _value_in(answer: Any) -> float | None:

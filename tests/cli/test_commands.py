@@ -136,6 +136,10 @@ def test_reads_standard_input_and_csv_columns(
         (["--user-pool-id", "us-east-1_P", "--input", "-", "--concurrency", "0"], ["0"]),
         (["--user-pool-id", "us-east-1_P", "--input", "-", "--rate", "0"], ["--rate"]),
         (
+            ["--user-pool-id", "us-east-1_P", "--input", "-", "--rate", "0.1"],
+            ["--rate", "below 0.5 calls per second", "not honoured"],
+        ),
+        (
             ["--user-pool-id", "us-east-1_P", "--input", "-", "--client-metadata", "s3cret"],
             ["KEY=VALUE"],
         ),
@@ -184,11 +188,16 @@ def test_unknown_pool_is_one_line_and_leaves_no_report(
 def test_access_denied_is_a_setup_error(
     fake: FakeCognito, report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Credentials that may not call AdminConfirmSignUp: exit 2, one line."""
+    """Credentials that may not call AdminConfirmSignUp: exit 2, one error line (after the
+    note that DescribeUserPool was denied too, so case is not folded)."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "denied")
     fake.add_users(["a"])
     result = confirm(fake, report, "--input", users_file(tmp_path, ["a"]))
-    assert_one_line_error(result, "AccessDeniedException")
+    assert result.exit_code == 2, result.output
+    note, error = result.stderr.splitlines()
+    assert "could not read the pool's username settings" in note
+    assert "AccessDeniedException" in error
+    assert "Traceback" not in result.output
 
 
 def test_existing_report_is_refused_without_resume(
@@ -298,7 +307,8 @@ def test_failed_email_check_exits_1_and_is_resent_on_resume(
 def test_resume_skips_done_users_and_tolerates_a_truncated_line(
     fake: FakeCognito, report: Path, tmp_path: Path
 ) -> None:
-    """--resume sends only users without a complete line; the cut-off line is replaced."""
+    """--resume sends only users without a complete line; the cut-off line is replaced, and
+    the users skipped get no new line (a resume writes only what it does)."""
     fake.add_users(["c", "d"])
     fake.add_user("a", "CONFIRMED")
     fake.add_user("b", "CONFIRMED")
@@ -312,8 +322,6 @@ def test_resume_skips_done_users_and_tolerates_a_truncated_line(
     assert dict(fake.stats().confirm_calls) == {"c": 1, "d": 1}
     lines = read_report(report)  # every line parses: the fragment is gone
     assert sorted((line["username"], line["outcome"]) for line in lines[3:]) == [
-        ("a", "skipped"),
-        ("b", "skipped"),
         ("c", "confirmed"),
         ("d", "confirmed"),
     ]
@@ -639,3 +647,60 @@ async def test_abandoned_run_still_writes_completed_results(
     written = {line["username"] for line in read_report(report)}
     assert len(written) > 1  # the one delivered, plus the buffered ones
     assert written <= {name for name in names if fake.user_status(name) == "CONFIRMED"}
+
+
+def test_resume_on_a_report_not_there_yet_starts_it(
+    fake: FakeCognito, report: Path, tmp_path: Path
+) -> None:
+    """#17 case 14: one command line for a restartable job's first run and its restarts."""
+    fake.add_users(["a", "b"])
+    users = users_file(tmp_path, ["a", "b"])
+    first = confirm(fake, report, "--resume", "--input", users)
+    assert first.exit_code == 0, first.output
+    assert first.stderr.splitlines() == [
+        f"cognito-confirm: --resume: report {report} does not exist yet: starting a new run there"
+    ]
+    assert [line["outcome"] for line in read_report(report)] == ["confirmed", "confirmed"]
+    again = confirm(fake, report, "--resume", "--input", users)
+    assert again.exit_code == 0, again.output
+    assert "does not exist" not in again.stderr
+    assert dict(fake.stats().confirm_calls) == {"a": 1, "b": 1}
+
+
+def test_a_case_insensitive_pool_gets_each_user_sent_once(
+    fake: FakeCognito, report: Path, tmp_path: Path
+) -> None:
+    """#17 case 3: DescribeUserPool says CaseSensitive false: Alice, alice, ALICE is one user
+    (3 calls before, 2 of them counted already_confirmed by Cognito)."""
+    fake.add_users(["Alice"])
+    fake.configure(case_sensitive=False)
+    users = users_file(tmp_path, ["Alice", "alice", "ALICE"])
+    dry = confirm(fake, report, "--input", users, "--dry-run", "--output", "json")
+    assert json.loads(dry.stdout)["input"]["duplicate"] == 2
+    result = confirm(fake, report, "--input", users)
+    assert result.exit_code == 0, result.output
+    assert dict(fake.stats().confirm_calls) == {"Alice": 1}
+    lines = sorted(read_report(report), key=lambda line: line["index"])
+    assert [line["outcome"] for line in lines] == ["confirmed", "duplicate", "duplicate"]
+
+
+def test_a_case_sensitive_pool_keeps_names_apart(
+    fake: FakeCognito, report: Path, tmp_path: Path
+) -> None:
+    """The default (CaseSensitive true): Alice and alice are two users, both sent."""
+    fake.add_users(["Alice", "alice"])
+    result = confirm(fake, report, "--input", users_file(tmp_path, ["Alice", "alice"]))
+    assert result.exit_code == 0, result.output
+    assert dict(fake.stats().confirm_calls) == {"Alice": 1, "alice": 1}
+
+
+def test_a_pipe_cut_mid_name_is_not_sent(fake: FakeCognito, report: Path) -> None:
+    """#17 case 16: 'alice' of 'alice2024', the pipe's unterminated last line, was confirmed
+    (exit 0); now the names before it get their results and the run exits 2, naming the line."""
+    fake.add_users(["bob", "alice", "alice2024"])
+    result = confirm(fake, report, "--no-progress", "--input", "-", stdin="bob\nalice")
+    assert result.exit_code == 2, result.output
+    assert dict(fake.stats().confirm_calls) == {"bob": 1}
+    assert [line["username"] for line in read_report(report)] == ["bob"]
+    assert "the last line (2) ends without a newline" in result.stderr
+    assert "alice" not in result.stderr

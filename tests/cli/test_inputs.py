@@ -307,3 +307,80 @@ async def test_a_named_pipe_is_read_as_it_comes(tmp_path: Path) -> None:
     finally:
         writer.join()
     assert source.total is None
+
+
+@pytest.mark.parametrize("change", ["truncated", "emptied", "rewritten"])
+async def test_a_file_that_changes_while_it_is_read_ends_with_an_error(
+    tmp_path: Path, change: str
+) -> None:
+    """Truncated, emptied or rewritten under the run: the names read so far, then an error."""
+    path = tmp_path / "users.txt"
+    path.write_text("".join(f"user{n:05}\n" for n in range(50_000)))
+    async with FileSource(str(path)) as source:
+        await source.start()  # checked whole: 50,000; the reader holds a queue's worth at most
+        assert source.total == 50_000
+        if change == "rewritten":  # same number of names, other ones, in place
+            path.write_text("".join(f"other{n:04}\n" for n in range(50_000)))
+        else:
+            os.truncate(path, 0 if change == "emptied" else 300_000)
+        with anyio.fail_after(5):
+            names = await read_all(source)
+    assert len(names) < 50_000 or change == "rewritten"
+    assert source.error is not None
+    message = str(source.error)
+    assert "changed while it was read (50000 usernames when checked" in message
+    assert "user0" not in message
+    assert "other" not in message
+
+
+async def test_a_file_read_whole_has_no_error(tmp_path: Path) -> None:
+    """The fingerprint check does not fire on a file that stood still, unterminated or not."""
+    path = tmp_path / "users.txt"
+    path.write_text("a\nb\nlast-without-newline")
+    async with FileSource(str(path)) as source:
+        await source.start()
+        assert await read_all(source) == ["a", "b", "last-without-newline"]
+    assert source.error is None
+
+
+async def test_a_pipe_cut_mid_name_sends_the_names_before_it_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A writer that dies mid-name leaves 'alice' of 'alice2024': refused, never handed out."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"bob\ncarol\nalice")
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(reader))
+        async with FileSource("-") as source:
+            await source.start()
+            with anyio.fail_after(5):
+                names = await read_all(source)
+    assert names == ["bob", "carol"]
+    assert source.error is not None
+    assert "line (3) ends without a newline" in str(source.error)
+    assert "alice" not in str(source.error)
+
+
+async def test_stdin_redirected_from_a_file_may_end_without_a_newline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``< users.txt`` is a regular file on descriptor 0: whole as it is, like --input FILE."""
+    path = tmp_path / "users.txt"
+    path.write_bytes(b"bob\nalice")
+    with path.open("rb") as reader:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(reader))
+        async with FileSource("-") as source:
+            await source.start()
+            with anyio.fail_after(5):
+                assert await read_all(source) == ["bob", "alice"]
+    assert source.error is None
+
+
+def test_a_stream_must_end_with_a_newline_when_asked() -> None:
+    """parse_usernames(whole_lines=True) refuses an unterminated last line, CSV too."""
+    stream = io.BytesIO(b"username\nbob\nal")
+    names = parse_usernames(stream, label="in", column="username", whole_lines=True)
+    assert next(names) == "bob"
+    with pytest.raises(InputError, match="line \\(3\\) ends without a newline"):
+        next(names)

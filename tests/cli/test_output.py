@@ -23,6 +23,7 @@ from tests.helpers import PROCESS_TIMEOUT, confirm_args, process_env, users_file
 BASH = shutil.which("bash") or "/bin/bash"
 NAMES = ["alice.private", "bob.private", "carol.private"]
 RUN_KEYS = {
+    "whole_report",
     "user_pool_id",
     "dry_run",
     "exit_code",
@@ -83,6 +84,7 @@ def test_json_summary_counts_every_outcome(fake: FakeCognito, tmp_path: Path) ->
     assert summary["dry_run"] is False
     assert summary["error"] is None
     assert summary["stopped_by"] is None
+    assert summary["whole_report"] is None  # a new report: "outcomes" is the whole story
     assert summary["emails_verified"] is None
     assert summary["elapsed"] > 0
     assert summary["rate"] > 0

@@ -15,6 +15,7 @@ from cognito_confirm.cli.report import (
     MAX_LINE_BYTES,
     RESUME_MESSAGE,
     EmailCheck,
+    NoReportYetError,
     ReportError,
     ReportWriter,
     ResumeState,
@@ -200,10 +201,13 @@ def test_report_of_another_pool_is_refused(tmp_path: Path) -> None:
         read_resume_state(path, user_pool_id="us-east-1_Other", verify_email=False)
 
 
-def test_missing_report_cannot_be_resumed(tmp_path: Path) -> None:
-    """--resume with a report that does not exist says so instead of starting afresh."""
-    with pytest.raises(ReportError, match="cannot resume from report"):
+def test_missing_report_is_told_apart(tmp_path: Path) -> None:
+    """A report that does not exist is NoReportYetError (the command line starts it afresh);
+    appending to one that vanished after it was read is still an error."""
+    with pytest.raises(NoReportYetError, match="does not exist"):
         read_resume_state(tmp_path / "nope.jsonl", user_pool_id=POOL, verify_email=False)
+    with pytest.raises(ReportError, match="cannot resume from report"):
+        read_resume_state(tmp_path, user_pool_id=POOL, verify_email=False)
     with pytest.raises(ReportError, match="cannot append to report"):
         ReportWriter.resume(tmp_path / "nope.jsonl", ResumeState(frozenset(), 0, 0))
 

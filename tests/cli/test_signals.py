@@ -6,6 +6,7 @@ seconds, then abandons them, writes every result, prints the summary and exits 1
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -214,3 +215,33 @@ def test_resume_from_dev_full_is_refused_at_once(env: dict[str, str], tmp_path: 
         "it is"
     ]
     assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "output"),
+    [(signal.SIGTERM, 143, "json"), (signal.SIGINT, 130, "table")],
+    ids=["sigterm-json", "sigint-table"],
+)
+def test_a_signal_during_setup_says_so(
+    fake: FakeCognito, env: dict[str, str], tmp_path: Path, signum: int, code: int, output: str
+) -> None:
+    """#17 case 10: a signal while the setup waits (here for a FIFO's first line) exited 143
+    with nothing on stderr and no JSON; now one line, the JSON summary, 128 + the signal."""
+    fifo = tmp_path / "users.fifo"
+    os.mkfifo(fifo)
+    report = tmp_path / "report.jsonl"
+    process = start(fake, report, env, "--input", str(fifo), "--output", output)
+    # Opening the FIFO returns once the process has opened it too: its setup is under way.
+    with fifo.open("wb"):
+        stdout, stderr, _seconds = stop(process, signum)
+    assert process.returncode == code, stderr
+    name = signal.Signals(signum).name
+    assert stderr.splitlines() == [
+        f"cognito-confirm: stopped by {name} before the run started: nothing was sent, "
+        "no report written"
+    ]
+    if output == "json":
+        summary = json.loads(stdout)
+        assert (summary["stopped_by"], summary["exit_code"]) == (name, code)
+    assert not report.exists()
+    assert fake.stats().confirm_calls == {}

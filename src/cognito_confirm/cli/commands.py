@@ -24,6 +24,7 @@ pays for them.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -42,10 +43,9 @@ from .._client import (
 )
 from .._errors import CognitoConfirmError, CredentialsError, UserPoolNotFoundError
 from .._gate import DEFAULT_OUTAGE_BUDGET
-from .._quota import QuotaReading
 from .._validation import check_user_pool_id
 from .demo import DemoUnavailableError, demo_pool, demo_session
-from .display import PROG, error_line, print_json, warning_line
+from .display import PROG, error_line, print_json, say_quota, warning_line
 from .inputs import FileSource, InputError, IterableSource
 from .logs import logging_to_stderr
 from .options import (
@@ -59,19 +59,28 @@ from .options import (
     parse_region,
     parse_timeout,
 )
-from .output import error_summary
-from .report import ReportError, ReportWriter, ResumeState, default_report_path, read_resume_state
+from .output import error_summary, stopped_in_setup_summary
+from .report import (
+    NoReportYetError,
+    ReportError,
+    ReportWriter,
+    ResumeState,
+    default_report_path,
+    read_resume_state,
+)
 from .run import (
     DEFAULT_GRACE,
     EXIT_INTERRUPTED,
     EXIT_SETUP,
     RunSettings,
+    SetupWatch,
     UsernameSource,
     dry_run,
+    place_of,
     run_bulk,
     with_region_note,
 )
-from .userpool import UnconfirmedUsers
+from .userpool import UnconfirmedUsers, read_case_sensitivity
 
 __all__ = ["cli", "main"]
 
@@ -187,7 +196,9 @@ def cli() -> None:
 @click.option(
     "--resume",
     is_flag=True,
-    help="Append to --report, sending only users with no result yet or whose last was failed.",
+    help="Append to --report, sending only users with no result yet or whose last was failed; "
+    "a --report not there yet is started (said on stderr), so one command line serves a "
+    "restartable job's first run and its restarts.",
 )
 @click.option(
     "--concurrency",
@@ -202,7 +213,8 @@ def cli() -> None:
     callback=parse_rate,
     default=str(DEFAULT_RATE),
     show_default=True,
-    help="AdminConfirmSignUp calls per second at most, or 'auto': the account's UserCreation "
+    help="AdminConfirmSignUp calls per second at most (0.5 or more), or 'auto': the account's "
+    "UserCreation "
     "quota from Service Quotas less 20%. The quota is shared with live sign-ups; the pace "
     "also slows by itself when Cognito throttles.",
 )
@@ -305,39 +317,89 @@ def _confirm(options: ConfirmOptions) -> int:
     resume = None
     if options.resume:
         assert options.report_path is not None  # noqa: S101 - check_usage made sure
-        resume = read_resume_state(
-            options.report_path,
-            user_pool_id=options.user_pool_id,
-            verify_email=options.verify_email,
-        )
+        try:
+            resume = read_resume_state(
+                options.report_path,
+                user_pool_id=options.user_pool_id,
+                verify_email=options.verify_email,
+            )
+        except NoReportYetError:
+            # One command line for a restartable job's first run and its restarts.
+            warning_line(
+                f"--resume: report {options.report_path} does not exist yet: "
+                "starting a new run there"
+            )
+    if resume is None and options.report_path is not None and not options.dry_run:
+        ReportWriter.refuse_existing(options.report_path)  # before DescribeUserPool is sent
     return anyio.run(_confirm_async, options, resume)
 
 
 async def _confirm_async(options: ConfirmOptions, resume: ResumeState | None) -> int:
+    setup = SetupWatch()
+    failure: Exception | None = None
+    code = None
+    async with anyio.create_task_group() as watcher:
+        await watcher.start(setup.watch)
+        try:
+            code = await _confirm_steps(options, resume, setup)
+        except Exception as exc:  # noqa: BLE001 - raised below, out of the task group
+            failure = exc  # as itself, not wrapped in an ExceptionGroup
+        finally:
+            watcher.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    return code if code is not None else _stopped_in_setup(options, setup)
+
+
+async def _confirm_steps(
+    options: ConfirmOptions, resume: ResumeState | None, setup: SetupWatch
+) -> int | None:
+    """The command's steps; None when a signal stopped the setup, before the run."""
     skip = resume.skip_reason if resume is not None else None
     async with AsyncExitStack() as stack:
-        file_source = None
-        if options.input_path is not None:
-            file_source = FileSource(options.input_path, column=options.column)
-            stack.push_async_callback(file_source.aclose)
-            await file_source.start()
-        confirmer = await stack.enter_async_context(_checked(options.confirmer()))
-        if confirmer.quota is not None:
-            _say_quota(confirmer.quota, confirmer.limiter.rate)
-        source: UsernameSource
-        if file_source is None:
-            source = UnconfirmedUsers(confirmer.client, options.user_pool_id)
-            stack.push_async_callback(source.aclose)
-        else:
-            source = file_source
-        if options.dry_run:
+        with setup.scope:
+            file_source = None
+            if options.input_path is not None:
+                file_source = FileSource(options.input_path, column=options.column)
+                stack.push_async_callback(file_source.aclose)
+                await file_source.start()
+            confirmer = await stack.enter_async_context(_checked(options.confirmer()))
+            if resume is not None and options.report_path is not None:
+                resume.check_place(options.report_path, place_of(confirmer))
+            if confirmer.quota is not None:
+                say_quota(confirmer.quota, confirmer.limiter.rate)
+            source: UsernameSource
+            if file_source is None:
+                source = UnconfirmedUsers(confirmer.client, options.user_pool_id)
+                stack.push_async_callback(source.aclose)
+            else:
+                source = file_source
             try:
-                code = await dry_run(confirmer, source, skip, json_output=options.json_output)
+                if options.dry_run:
+                    return await dry_run(confirmer, source, skip, json_output=options.json_output)
+                await read_case_sensitivity(confirmer)
             except UserPoolNotFoundError as error:
                 raise with_region_note(error, options.settings().region_note) from None
-        else:
-            writer = _open_report(options, resume)
-            code = await run_bulk(confirmer, source, writer, options.settings(), skip=skip)
+        if setup.signal is not None:
+            return None
+        writer = _open_report(options, resume)
+        earlier = resume.last if resume is not None else None
+        return await run_bulk(
+            confirmer, source, writer, options.settings(), skip=skip, earlier=earlier
+        )
+
+
+def _stopped_in_setup(options: ConfirmOptions, setup: SetupWatch) -> int:
+    """A signal before the run started: one line, the JSON summary, 128 + the signal."""
+    assert setup.signal is not None  # noqa: S101 - the only way here
+    code = 128 + setup.signal
+    if options.json_output:
+        summary = stopped_in_setup_summary(
+            setup.signal, user_pool_id=options.user_pool_id, dry_run=options.dry_run, exit_code=code
+        )
+        print_json(summary)
+    name = signal.Signals(setup.signal).name
+    warning_line(f"stopped by {name} before the run started: nothing was sent, no report written")
     return code
 
 
@@ -356,21 +418,6 @@ async def _checked(confirmer: CognitoConfirmer) -> AsyncIterator[CognitoConfirme
         yield opened
     finally:
         await confirmer.aclose()
-
-
-def _say_quota(quota: QuotaReading, rate: float) -> None:
-    """One line on stderr: where ``--rate auto`` got its pace, or why it fell back."""
-    if quota.problem is not None:
-        warning_line(
-            f"--rate auto: could not read the UserCreation quota from Service Quotas "
-            f"({quota.problem}); assuming the default {quota.value:g}/s and pacing at "
-            f"up to {rate:g}/s"
-        )
-    else:
-        warning_line(
-            f"--rate auto: UserCreation quota {quota.value:g}/s ({quota.source}); pacing at "
-            f"up to {rate:g}/s, the rest left to live sign-ups"
-        )
 
 
 def _open_report(options: ConfirmOptions, resume: ResumeState | None) -> ReportWriter:

@@ -28,6 +28,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from .._quota import QuotaReading
+from .._result import Outcome
 from .tally import Tally
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "print_json",
     "print_summary",
     "print_table",
+    "say_quota",
     "warning_line",
 ]
 
@@ -142,6 +145,18 @@ def print_summary(tally: Tally, report_path: Path) -> None:
         rows,
         f"report: {report_path}",
     )
+    whole = tally.report_counts()
+    if whole is not None:
+        print_table(
+            f"the whole report, earlier runs included: {whole.total()} users, "
+            f"{tally.verdict_not_ok} not done (the exit code says so)",
+            ("last outcome", "users"),
+            [(label, whole[label]) for label in sorted(whole, key=_outcome_position)],
+        )
+
+
+def _outcome_position(label: str) -> int:
+    return [outcome.value for outcome in Outcome].index(label)
 
 
 def print_table(
@@ -212,3 +227,18 @@ def warning_line(message: str) -> None:
 
 def _one_line(message: str) -> str:
     return " ".join(message.split())
+
+
+def say_quota(quota: QuotaReading, rate: float) -> None:
+    """One line on stderr: where ``--rate auto`` got its pace, or why it fell back."""
+    if quota.problem is not None:
+        warning_line(
+            f"--rate auto: could not read the UserCreation quota from Service Quotas "
+            f"({quota.problem}); assuming the default {quota.value:g}/s and pacing at "
+            f"up to {rate:g}/s"
+        )
+    else:
+        warning_line(
+            f"--rate auto: UserCreation quota {quota.value:g}/s ({quota.source}); pacing at "
+            f"up to {rate:g}/s, the rest left to live sign-ups"
+        )

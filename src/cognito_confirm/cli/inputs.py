@@ -20,33 +20,43 @@ the run before anything is sent: a million lines take about a second. A pipe can
 checked as it is read: an error there ends the input early, and the run stops after the users
 already read.
 
-Text input: one username per line, UTF-8 with or without a BOM, surrounding whitespace trimmed,
-blank lines ignored. CSV input (``column``) is strict: the first row is the header, with no name
-twice; every other row has as many cells as the header, or all of them blank (then it is
-ignored); a quote left open, a row over more than ``MAX_ROW_LINES`` lines or a field over the
-csv module's size limit (the usual sign of a stray quote) is an error naming the line where its
-row starts. An empty cell in the column yields ``""``, which the engine reports ``invalid`` (so
-every non-blank row gets a result). Usernames are never checked here: an invalid one goes
-through to the engine, which reports it.
+The checking pass also fingerprints the usernames (their number and a hash), and the reading
+pass does the same: a file truncated, emptied or rewritten while the run reads it (log
+rotation, a re-export over the same path) ends the input with an error, so the run exits 2
+rather than 0 with the rest never sent. A pipe, a FIFO or a device cannot be read twice, so
+there the end is checked instead: a last line without its newline is what a writer that died
+mid-name leaves (``alice`` of ``alice2024``, another real user), so it is refused as
+incomplete, never sent, and the run ends with an error after the users before it. A regular
+file may end without a newline: it is whole once checked.
+
+The formats (text, CSV) are read by ``parsing``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import os
 import queue
 import stat
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Final, Protocol, Self
 
 import anyio
+
+from .parsing import (
+    MAX_LINE_BYTES,
+    MAX_ROW_LINES,
+    Fingerprint,
+    InputError,
+    LineReader,
+    parse_usernames,
+)
 
 __all__ = [
     "MAX_LINE_BYTES",
@@ -59,20 +69,12 @@ __all__ = [
 ]
 
 STDIN: Final = "-"
-MAX_LINE_BYTES: Final = 64 * 1024
-"""Longer lines are refused: no username is that long, so the file is not a list of them."""
-MAX_ROW_LINES: Final = 10
-"""A CSV row over more lines than this (quoted fields may hold line breaks) has a stray quote."""
 _READ_SIZE: Final = 64 * 1024
 _QUEUE_SIZE: Final = 1024
 _BATCH_SIZE: Final = 1024
 _PUT_TIMEOUT: Final = 0.1
 """How often the parsing thread, blocked on a full queue, checks whether the run has stopped."""
 _JOIN_TIMEOUT: Final = 1.0
-
-
-class InputError(Exception):
-    """The input cannot be read as usernames; the message is one line and quotes no username."""
 
 
 class _End:
@@ -86,117 +88,6 @@ class _Failed:
 
 _END: Final = _End()
 _Item = str | _End | _Failed
-
-
-class LineReader(Protocol):
-    """What the parser reads: a binary file, or standard input's descriptor (``_FdLines``)."""
-
-    def readline(self, size: int, /) -> bytes:
-        """The next line, newline included, or its first ``size`` bytes; b"" at the end."""
-
-
-def parse_usernames(stream: LineReader, *, label: str, column: str | None = None) -> Iterator[str]:
-    """The usernames in a binary stream of text lines, or of CSV rows when ``column`` is given.
-
-    Raises ``InputError`` for undecodable or overlong lines, a CSV without that column, or a
-    malformed CSV (see the module doc); ``label`` names the input in those messages.
-    """
-    lines = _decoded_lines(stream, label)
-    if column is None:
-        return _text_usernames(lines)
-    return _csv_usernames(lines, column, label)
-
-
-def _decoded_lines(stream: LineReader, label: str) -> Iterator[str]:
-    """Decode line by line, so an error can name its line; the first line may carry a BOM."""
-    number = 0
-    while raw := stream.readline(MAX_LINE_BYTES + 1):
-        number += 1
-        if len(raw) > MAX_LINE_BYTES:
-            msg = f"{label}: line {number} is longer than {MAX_LINE_BYTES} bytes: not a username"
-            raise InputError(msg)
-        try:
-            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError as exc:
-            msg = f"{label}: line {number} is not valid UTF-8 (byte {exc.start + 1})"
-            raise InputError(msg) from None
-
-
-def _text_usernames(lines: Iterable[str]) -> Iterator[str]:
-    for line in lines:
-        name = line.strip()
-        if name:
-            yield name
-
-
-def _csv_usernames(lines: Iterator[str], column: str, label: str) -> Iterator[str]:
-    reader = csv.reader(lines, strict=True)
-    start = 1  # the line the row being read starts on
-    try:
-        header = next(reader, None)
-        if header is None:
-            msg = f"{label}: empty, expected a CSV header row with a {column!r} column"
-            raise InputError(msg)
-        position = _column_position(header, column, label)
-        start = reader.line_num + 1
-        for row in reader:
-            if reader.line_num - start >= MAX_ROW_LINES:
-                msg = (
-                    f"{label}: CSV error at line {start}: the row starting there runs over "
-                    f"{reader.line_num - start + 1} lines (a stray quote?)"
-                )
-                raise InputError(msg)
-            if any(cell.strip() for cell in row):
-                if len(row) != len(header):
-                    msg = (
-                        f"{label}: CSV error at line {start}: {len(row)} cells where the "
-                        f"header has {len(header)} (a stray comma or quote?)"
-                    )
-                    raise InputError(msg)
-                yield row[position].strip()
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise InputError(_csv_problem(label, start, reader.line_num, exc)) from None
-
-
-def _csv_problem(label: str, start: int, end: int, error: csv.Error) -> str:
-    """Name the line where the broken row starts: a stray quote shows only lines later."""
-    reason = str(error)
-    if reason == "unexpected end of data":
-        reason = "a quoted field opens in the row starting there and is never closed"
-    elif "field limit" in reason:
-        reason = (
-            f"a field in the row starting there runs past {csv.field_size_limit()} characters "
-            "(a stray quote?)"
-        )
-    elif end > start:
-        reason += f", in the row from line {start} to {end}"
-    return f"{label}: CSV error at line {start}: {reason}"
-
-
-def _column_position(header: list[str], column: str, label: str) -> int:
-    names = [name.strip() for name in header]
-    _check_unique(names, column.strip(), label)
-    if column.strip() in names:
-        return names.index(column.strip())
-    # The header's own names are not quoted: a file without a header has a user's data there.
-    msg = (
-        f"{label}: the CSV header has no {column!r} column "
-        f"(its {len(header)} columns are matched exactly; the first row must be the header)"
-    )
-    raise InputError(msg)
-
-
-def _check_unique(names: list[str], column: str, label: str) -> None:
-    """Two columns of one name: which one holds the usernames is anyone's guess."""
-    first: dict[str, int] = {}
-    for number, name in enumerate(names, start=1):
-        if name and name in first:
-            # Only the name asked for is quoted: the others may be a user's data.
-            which = f"{column!r} columns" if name == column else "columns of the same name"
-            msg = f"{label}: the CSV header has two {which} ({first[name]} and {number})"
-            raise InputError(msg)
-        first.setdefault(name, number)
 
 
 class IterableSource:
@@ -246,6 +137,9 @@ class FileSource:
         self.total: int | None = None
         self._column = column
         self._stream, self._owned, regular = _open(path, self.label)
+        self._whole_lines = not (regular or (path == STDIN and _stdin_is_a_file()))
+        self._read: Fingerprint | None = None
+        self._checked: Fingerprint | None = None
         self._queue: queue.Queue[_Item] = queue.Queue(_QUEUE_SIZE)
         self._pending: deque[str] = deque()
         self._ended = False
@@ -321,17 +215,37 @@ class FileSource:
     def _take(self, item: _Item) -> None:
         if isinstance(item, _End):
             self._ended = True
+            self.error = self._changed()
         elif isinstance(item, _Failed):
             self.error = item.error
             self._ended = True
         else:
             self._pending.append(item)
 
+    def _changed(self) -> InputError | None:
+        """Whether the file read differs from the file checked (see the module doc)."""
+        read, checked = self._read, self._checked
+        if read is None or checked is None or read == checked:
+            return None
+        what = "different ones" if read.count == checked.count else f"{read.count} read"
+        msg = (
+            f"{self.label} changed while it was read ({checked.count} usernames when checked, "
+            f"{what}: truncated or rewritten?); nothing after the users read was sent"
+        )
+        return InputError(msg)
+
     def _parse(self) -> None:
         """The parsing thread: usernames into the queue, then the end or the error."""
+        fingerprint = Fingerprint()
         try:
             with contextlib.closing(self._stream) if self._owned else contextlib.nullcontext():
-                for name in parse_usernames(self._stream, label=self.label, column=self._column):
+                for name in parse_usernames(
+                    self._stream,
+                    label=self.label,
+                    column=self._column,
+                    whole_lines=self._whole_lines,
+                ):
+                    fingerprint.add(name)
                     if not self._put(name):
                         return
         except InputError as error:
@@ -339,6 +253,7 @@ class FileSource:
         except OSError as exc:
             self._put(_Failed(_read_error(self.label, exc)))
         else:
+            self._read = fingerprint  # before _END: the queue hands it over with it
             self._put(_END)
 
     def _put(self, item: _Item) -> bool:
@@ -352,11 +267,11 @@ class FileSource:
 
     def _check(self, path: str) -> None:
         """The checking thread: a second, quick pass over a regular file, counting usernames."""
-        count = 0
+        fingerprint = Fingerprint()
         try:
             with Path(path).open("rb") as stream:
-                for _ in parse_usernames(stream, label=self.label, column=self._column):
-                    count += 1
+                for name in parse_usernames(stream, label=self.label, column=self._column):
+                    fingerprint.add(name)
                     if self._stopping.is_set():
                         return
         except InputError as error:
@@ -365,7 +280,8 @@ class FileSource:
         except OSError as exc:
             self._check_error = _read_error(self.label, exc)
             return
-        self.total = count
+        self._checked = fingerprint
+        self.total = fingerprint.count
 
 
 class _FdLines:
@@ -433,6 +349,14 @@ def _stdin() -> _Closable:
         return _FdLines(buffer.fileno(), owned=False)
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
         return buffer
+
+
+def _stdin_is_a_file() -> bool:
+    """Standard input redirected from a regular file (``< users.txt``): it may end unterminated."""
+    try:
+        return stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return False
 
 
 def _read_error(label: str, exc: OSError) -> InputError:

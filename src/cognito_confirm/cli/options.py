@@ -23,6 +23,7 @@ from botocore.exceptions import InvalidRegionError
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url, validate_region_name
 
 from .._client import DEFAULT_MAX_CONNECTIONS, CognitoConfirmer
+from .._ratelimit import MIN_RATE
 from .._validation import region_of
 from .run import RunSettings
 
@@ -162,7 +163,12 @@ def parse_metadata(
 
 
 def parse_rate(_ctx: click.Context, _param: click.Parameter, value: str) -> float | Literal["auto"]:
-    """``--rate``: a number of calls per second in (0, MAX_RATE], or 'auto'."""
+    """``--rate``: a number of calls per second in [MIN_RATE, MAX_RATE], or 'auto'.
+
+    Below ``MIN_RATE`` (0.5/s, the pacer's floor: throttling never slows it further) is
+    refused rather than raised to it: an operator who asked for one call every 10 s to spare
+    a trigger's downstream must not get 5 times that without a word.
+    """
     text = value.strip().lower()
     if text == "auto":
         return "auto"
@@ -171,7 +177,13 @@ def parse_rate(_ctx: click.Context, _param: click.Parameter, value: str) -> floa
     except ValueError:
         rate = math.nan
     if not 0 < rate <= MAX_RATE:  # also false for nan
-        msg = f"{value!r} is neither a number in (0, {MAX_RATE:g}] nor 'auto'"
+        msg = f"{value!r} is neither a number in [{MIN_RATE:g}, {MAX_RATE:g}] nor 'auto'"
+        raise click.BadParameter(msg)
+    if rate < MIN_RATE:
+        msg = (
+            f"{value!r} is below {MIN_RATE:g} calls per second, the slowest pace the run keeps "
+            "(it would be raised to that, not honoured)"
+        )
         raise click.BadParameter(msg)
     return rate
 

@@ -8,10 +8,15 @@ Keys of every object: ``user_pool_id``, ``dry_run``, ``exit_code``, ``error`` (t
 error, or null). A run adds ``users`` (with a result), ``sent`` (to Cognito), ``outcomes`` (users
 by outcome, every outcome present), ``emails_verified`` and ``emails_not_verified`` (null without
 ``--verify-email``), ``elapsed`` (seconds), ``rate`` (users sent per second), ``report`` (its
-path, or null when no report was kept) and ``stopped_by`` (the signal's name, or null). A dry
+path, or null when no report was kept), ``stopped_by`` (the signal's name, or null) and
+``whole_report``: for a ``--resume`` run, the report with the earlier runs' results included,
+``{"users": N, "not_done": N, "outcomes": {...}}`` by each user's last outcome (what the exit
+code says); null for a new report, where ``outcomes`` is already the whole story. A dry
 run adds ``pool_name``, ``estimated_users``, ``input`` (items ``to_send``, ``invalid``,
 ``duplicate``, ``skipped``, ``total``) and ``elapsed``. A setup error found before the run
-(no credentials, an unknown pool, unreadable input) has the four common keys only.
+(no credentials, an unknown pool, unreadable input) has the four common keys only; a stop
+signal before the run started (while the input, the quota or the pool was read) adds
+``stopped_by``.
 """
 
 from __future__ import annotations
@@ -24,7 +29,13 @@ from typing import Any, Final
 from .._result import Outcome
 from .tally import RESUMED, Tally
 
-__all__ = ["DRY_RUN_LABELS", "dry_run_summary", "error_summary", "run_summary"]
+__all__ = [
+    "DRY_RUN_LABELS",
+    "dry_run_summary",
+    "error_summary",
+    "run_summary",
+    "stopped_in_setup_summary",
+]
 
 DRY_RUN_LABELS: Final = {
     "to send": "to_send",
@@ -56,6 +67,18 @@ def run_summary(
         "rate": round(tally.rate, 1),
         "report": None if report is None else str(report),
         "stopped_by": None if tally.signal is None else signal.Signals(tally.signal).name,
+        "whole_report": _whole_report(tally),
+    }
+
+
+def _whole_report(tally: Tally) -> dict[str, Any] | None:
+    whole = tally.report_counts()
+    if whole is None:
+        return None
+    return {
+        "users": whole.total(),
+        "not_done": tally.verdict_not_ok,
+        "outcomes": {outcome.value: whole[outcome.value] for outcome in Outcome},
     }
 
 
@@ -84,6 +107,16 @@ def error_summary(
 ) -> dict[str, Any]:
     """A setup error that came before any run: the common keys only."""
     return _common(user_pool_id, dry_run=dry_run, exit_code=exit_code, error=error)
+
+
+def stopped_in_setup_summary(
+    signum: int, *, user_pool_id: str, dry_run: bool, exit_code: int
+) -> dict[str, Any]:
+    """A stop signal before the run started: the common keys and the signal's name."""
+    return {
+        **_common(user_pool_id, dry_run=dry_run, exit_code=exit_code, error=None),
+        "stopped_by": signal.Signals(signum).name,
+    }
 
 
 def _common(

@@ -14,6 +14,9 @@ Each line is one JSON object with these keys, in this order::
     request_id    the AWS request id of the last call, for a support case, or null
     time          when the result was written, UTC, ISO 8601 (2026-01-31T12:00:00.000Z)
     user_pool_id  the pool, so that --resume cannot mix up two pools' reports
+    region, endpoint   where the calls went (the client's region and Cognito endpoint URL),
+                  so that --resume cannot mix up two places with a pool of the same id (a
+                  replica region, a test endpoint); since 0.2.0, absent from older lines
     email_verified, email_error   only with --verify-email: true / false, and the error code
 
 Lines are written with one ``os.write`` each straight to the file (no buffer in this process),
@@ -38,7 +41,7 @@ import json
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -55,6 +58,8 @@ __all__ = [
     "REPORT_MODE",
     "RESUME_MESSAGE",
     "EmailCheck",
+    "NoReportYetError",
+    "Place",
     "ReportError",
     "ReportWriter",
     "ResumeState",
@@ -97,6 +102,10 @@ class ReportError(Exception):
     """The report file cannot be created, resumed or written; the message is one line."""
 
 
+class NoReportYetError(ReportError):
+    """``--resume`` names a report that does not exist: the command line starts it afresh."""
+
+
 @dataclass(frozen=True, slots=True)
 class EmailCheck:
     """How marking a user's email verified ended (``--verify-email``).
@@ -122,12 +131,30 @@ def default_report_path(user_pool_id: str, now: datetime | None = None) -> Path:
     return Path(f"cognito-confirm-{user_pool_id}-{stamp}.jsonl")
 
 
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a run's calls go: a pool id names a pool in one region at one endpoint only.
+
+    Attributes:
+        region: The client's region.
+        endpoint: The Cognito endpoint URL the client calls.
+    """
+
+    region: str | None
+    endpoint: str | None
+
+    def describe(self) -> str:
+        """The place in a few words, for a message (an endpoint URL carries no credentials)."""
+        return f"region {self.region} at {self.endpoint}"
+
+
 def report_record(
     result: ConfirmResult,
     *,
     user_pool_id: str,
     email: EmailCheck | None = None,
     now: datetime | None = None,
+    place: Place | None = None,
 ) -> dict[str, object]:
     """The report line for one result, as a dict in the documented key order."""
     record: dict[str, object] = {
@@ -143,6 +170,9 @@ def report_record(
         "time": _timestamp(now or datetime.now(UTC)),
         "user_pool_id": user_pool_id,
     }
+    if place is not None:
+        record["region"] = place.region
+        record["endpoint"] = place.endpoint
     if email is not None:
         record["email_verified"] = email.verified
         record["email_error"] = email.error_code
@@ -161,10 +191,14 @@ class ResumeState:
         done: The users not to send again: their last result (``duplicate`` and ``skipped``
             lines aside) is anything but ``failed``; with ``verify_email``, a confirmed user
             also needs ``email_verified`` true.
+        last: Every user's last result in the report, as its outcome and whether it is ok
+            (with ``verify_email``, a confirmed user whose email is not verified is not): what
+            the whole migration's summary and exit code start from.
         lines: How many result lines were read.
         keep_bytes: Where the readable lines end: a cut-off last line starts there.
         size: The file's size when it was read; appending checks that it has not changed.
         file_id: The file's device and inode numbers when it was read.
+        place: Where the report's last line that says went (None for a 0.1.0 report).
     """
 
     done: frozenset[str]
@@ -172,6 +206,19 @@ class ResumeState:
     keep_bytes: int
     size: int = 0
     file_id: tuple[int, int] = (0, 0)
+    last: dict[str, tuple[Outcome, bool]] = field(default_factory=dict)
+    place: Place | None = None
+
+    def check_place(self, path: Path, place: Place) -> None:
+        """Refuse to resume against another place: users confirmed only there would be
+        skipped here. A 0.1.0 report says nothing of its place, and resumes."""
+        if self.place is not None and self.place != place:
+            msg = (
+                f"report {path} was written against {self.place.describe()}, but this run "
+                f"sends to {place.describe()}: users confirmed only there would be skipped "
+                "here; give this run its own --report"
+            )
+            raise ReportError(msg)
 
     def skip_reason(self, username: str) -> str | None:
         """The engine's ``skip=`` check: skip the users done in an earlier run."""
@@ -179,12 +226,16 @@ class ResumeState:
 
 
 def read_resume_state(path: Path, *, user_pool_id: str, verify_email: bool) -> ResumeState:
-    """Read a report to resume; raise ``ReportError`` if it is missing or not a report.
+    """Read a report to resume; raise ``ReportError`` if it is not a report, the
+    ``NoReportYetError`` one if there is no such file.
 
     Nothing is written here: a file refused is left exactly as it was.
     """
     try:
         fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
+    except FileNotFoundError:
+        msg = f"report {path} does not exist"
+        raise NoReportYetError(msg) from None
     except OSError as exc:
         msg = f"cannot resume from report {path}: {exc.strerror or exc}"
         raise ReportError(msg) from None
@@ -193,18 +244,31 @@ def read_resume_state(path: Path, *, user_pool_id: str, verify_email: bool) -> R
             info = os.fstat(file.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise _not_a_report(path, "it is not a regular file")
-            done, lines, keep, size = _read_results(file, path, user_pool_id, verify_email)
+            last: dict[str, tuple[Outcome, bool]] = {}
+            places: list[Place] = []
+            lines, keep, size = _read_results(
+                file, path, (user_pool_id, verify_email), last, places
+            )
     except OSError as exc:
         msg = f"cannot resume from report {path}: {exc.strerror or exc}"
         raise ReportError(msg) from None
-    return ResumeState(frozenset(done), lines, keep, size, (info.st_dev, info.st_ino))
+    done = frozenset(
+        name for name, (outcome, ok) in last.items() if _finished(outcome, verify_email, ok)
+    )
+    place = places[-1] if places else None
+    return ResumeState(done, lines, keep, size, (info.st_dev, info.st_ino), last, place)
 
 
 def _read_results(
-    file: BinaryIO, path: Path, user_pool_id: str, verify_email: bool
-) -> tuple[set[str], int, int, int]:
-    """The users done, the lines read, where they end, and where the file ends."""
-    done: set[str] = set()
+    file: BinaryIO,
+    path: Path,
+    run: tuple[str, bool],
+    last: dict[str, tuple[Outcome, bool]],
+    places: list[Place],
+) -> tuple[int, int, int]:
+    """Fill ``last`` and ``places`` (the places named, each once); the lines read, where they
+    end, and where the file ends. ``run``: the pool id and ``verify_email``."""
+    user_pool_id, verify_email = run
     lines = keep = 0
     while raw := file.readline(MAX_LINE_BYTES + 1):
         if not raw.endswith(b"\n"):
@@ -213,15 +277,16 @@ def _read_results(
                 raise _not_a_report(path, reason)
             if not _torn_line(raw):
                 raise _not_a_report(path, f"line {lines + 1} is not one of its results")
-            return done, lines, keep, keep + len(raw)  # that user is simply sent again
+            return lines, keep, keep + len(raw)  # that user is simply sent again
         record = _parse_line(raw)
         if record is None:
             raise _not_a_report(path, f"line {lines + 1} is not one of its results")
         _check_pool(record, user_pool_id, path)
-        _settle(done, record, verify_email=verify_email)
+        _note_place(record, places, path)
+        _settle(last, record, verify_email=verify_email)
         lines += 1
         keep += len(raw)
-    return done, lines, keep, keep
+    return lines, keep, keep
 
 
 def _not_a_report(path: Path, reason: str) -> ReportError:
@@ -269,19 +334,42 @@ def _check_pool(record: Mapping[str, object], user_pool_id: str, path: Path) -> 
         raise ReportError(msg)
 
 
-def _settle(done: set[str], record: Mapping[str, object], *, verify_email: bool) -> None:
+def _note_place(record: Mapping[str, object], places: list[Place], path: Path) -> None:
+    """A line's place, if it names one; two places in one report cannot be resumed."""
+    if "endpoint" not in record:
+        return  # a 0.1.0 line
+    region, endpoint = record.get("region"), record.get("endpoint")
+    if not isinstance(region, str | None) or not isinstance(endpoint, str | None):
+        raise _not_a_report(path, "a line's region or endpoint is not text")
+    place = Place(region, endpoint)
+    if places and places[-1] != place:
+        msg = (
+            f"report {path} holds results from two places ({places[-1].describe()} and "
+            f"{place.describe()}): give this run its own --report"
+        )
+        raise ReportError(msg)
+    if not places:
+        places.append(place)
+
+
+def _settle(
+    last: dict[str, tuple[Outcome, bool]], record: Mapping[str, object], *, verify_email: bool
+) -> None:
     """Apply one line: the last line that says something about a user wins."""
     outcome = Outcome(str(record["outcome"]))
     if outcome in _SAYS_NOTHING:
         return
-    username = str(record["username"])
-    finished = outcome is not Outcome.FAILED
+    ok = outcome.ok
     if verify_email and outcome in _NEEDS_EMAIL:
-        finished = record.get("email_verified") is True
-    if finished:
-        done.add(username)
-    else:
-        done.discard(username)
+        ok = record.get("email_verified") is True
+    last[str(record["username"])] = (outcome, ok)
+
+
+def _finished(outcome: Outcome, verify_email: bool, ok: bool) -> bool:
+    """Not to be sent again: anything but ``failed``, and with ``verify_email`` its email too."""
+    if verify_email and outcome in _NEEDS_EMAIL:
+        return ok
+    return outcome is not Outcome.FAILED
 
 
 class ReportWriter:
@@ -305,16 +393,19 @@ class ReportWriter:
         try:
             fd = os.open(path, flags, REPORT_MODE)
         except FileExistsError:
-            msg = (
-                f"report {path} already exists: pass --resume to continue that run, "
-                "or give another --report"
-            )
-            raise ReportError(msg) from None
+            raise _exists(path) from None
         except OSError as exc:
             msg = f"cannot create report {path}: {exc.strerror or exc}"
             raise ReportError(msg) from None
         _lock(fd)  # just created: nobody else can hold it yet
         return cls(path, fd, created=True)
+
+    @staticmethod
+    def refuse_existing(path: Path) -> None:
+        """Refuse early, before anything is sent, a new report's path that is taken already
+        (``create`` refuses it too, atomically, for a file created in between)."""
+        if os.path.lexists(path):
+            raise _exists(path)
 
     @classmethod
     def resume(cls, path: Path, state: ResumeState) -> ReportWriter:
@@ -374,6 +465,14 @@ class ReportWriter:
             return False
         self.path.unlink(missing_ok=True)
         return True
+
+
+def _exists(path: Path) -> ReportError:
+    msg = (
+        f"report {path} already exists: pass --resume to continue that run, "
+        "or give another --report"
+    )
+    return ReportError(msg)
 
 
 def _lock(fd: int) -> bool:

@@ -31,7 +31,14 @@ from .display import (
 )
 from .logs import route
 from .output import DRY_RUN_LABELS, dry_run_summary, run_summary
-from .report import EmailCheck, ReportError, ReportWriter, needs_email_check, report_record
+from .report import (
+    EmailCheck,
+    Place,
+    ReportError,
+    ReportWriter,
+    needs_email_check,
+    report_record,
+)
 from .tally import RESUMED, Tally
 from .userpool import EmailVerifier, describe_pool
 
@@ -44,9 +51,11 @@ __all__ = [
     "STOP_SIGNALS",
     "BulkRun",
     "RunSettings",
+    "SetupWatch",
     "UsernameSource",
     "dry_run",
     "finish",
+    "place_of",
     "run_bulk",
     "with_region_note",
 ]
@@ -98,6 +107,34 @@ class RunSettings:
     json_output: bool = False
 
 
+class SetupWatch:
+    """A stop signal before the run starts (reading the input, the quota, the pool, a dry run):
+    the setup is cancelled and the command says so, rather than dying silently with 143.
+
+    Open for the whole command: the run's own receiver takes the signals over while it runs.
+
+    Attributes:
+        scope: What the signal cancels: the setup.
+        signal: The signal that came, if one did.
+    """
+
+    def __init__(self) -> None:
+        self.scope = anyio.CancelScope()
+        self.signal: int | None = None
+
+    async def watch(self, *, task_status: TaskStatus[None]) -> None:
+        """Receive stop signals until cancelled; the first one cancels the setup."""
+        if threading.current_thread() is not threading.main_thread():
+            task_status.started()  # signals reach the main thread only
+            return
+        with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
+            task_status.started()
+            async for signum in signals:
+                if self.signal is None:
+                    self.signal = signum
+                    self.scope.cancel()
+
+
 class BulkRun:
     """One run: the engine's results, an optional email stage, the report, the progress bar.
 
@@ -121,6 +158,7 @@ class BulkRun:
         *,
         skip: SkipCheck | None,
         display: Display,
+        earlier: dict[str, tuple[Outcome, bool]] | None = None,
     ) -> None:
         self._confirmer = confirmer
         self._source = source
@@ -138,7 +176,8 @@ class BulkRun:
         self._stopping = False
         self._held = False
         self._abort = anyio.CancelScope()
-        self.tally = Tally()
+        self.tally = Tally(earlier=earlier)
+        self._place = place_of(confirmer)
 
     async def run(self) -> Tally:
         """Confirm every user of the source; return what happened."""
@@ -204,14 +243,18 @@ class BulkRun:
         self._record(result, email)
 
     def _record(self, result: ConfirmResult, email: EmailCheck | None) -> None:
-        record = report_record(result, user_pool_id=self._settings.user_pool_id, email=email)
-        try:
-            self._writer.write(record)
-        except ReportError as error:
-            # Nothing more can be recorded, so nothing more may be sent.
-            self._fail(error)
-            self._abort.cancel()
-            return
+        # A user a resumed run skips has its line already: a resume writes only what it does.
+        if result.outcome is not Outcome.SKIPPED:
+            record = report_record(
+                result, user_pool_id=self._settings.user_pool_id, email=email, place=self._place
+            )
+            try:
+                self._writer.write(record)
+            except ReportError as error:
+                # Nothing more can be recorded, so nothing more may be sent.
+                self._fail(error)
+                self._abort.cancel()
+                return
         self.tally.add(result, email)
         self._display.advance(self.tally, self._source.total)
 
@@ -269,6 +312,12 @@ class BulkRun:
         self._abort.cancel()
 
 
+def place_of(confirmer: CognitoConfirmer) -> Place:
+    """Where an open confirmer's calls go, as the report records it."""
+    meta = confirmer.client.meta
+    return Place(meta.region_name, meta.endpoint_url)
+
+
 async def run_bulk(
     confirmer: CognitoConfirmer,
     source: UsernameSource,
@@ -276,14 +325,21 @@ async def run_bulk(
     settings: RunSettings,
     *,
     skip: SkipCheck | None = None,
+    earlier: dict[str, tuple[Outcome, bool]] | None = None,
 ) -> int:
-    """Run, then print the summary and any error; return the exit code."""
+    """Run, then print the summary and any error; return the exit code.
+
+    ``earlier``: a resumed run's report, user by user (``ResumeState.last``): the summary and
+    the exit code then cover the whole report, not this run alone.
+    """
     display = make_display(settings.show_progress)
     # Log lines (-v, --debug) go above the progress bar, as the notes do.
     routed = route(display.note) if isinstance(display, ProgressBar) else nullcontext()
     try:
         with routed:
-            run = BulkRun(confirmer, source, writer, settings, skip=skip, display=display)
+            run = BulkRun(
+                confirmer, source, writer, settings, skip=skip, display=display, earlier=earlier
+            )
             tally = await run.run()
     finally:
         display.close()
@@ -344,7 +400,7 @@ def _exit_code(tally: Tally, *, discarded: bool) -> int:
         return EXIT_SETUP
     if discarded:
         return EXIT_OK
-    return EXIT_NOT_ALL_OK if tally.not_ok else EXIT_OK
+    return EXIT_NOT_ALL_OK if tally.verdict_not_ok else EXIT_OK
 
 
 async def dry_run(
@@ -360,7 +416,7 @@ async def dry_run(
     """
     started = time.monotonic()
     pool = await describe_pool(confirmer.client, confirmer.user_pool_id)
-    counts = await _triage_input(source, skip)
+    counts = await _triage_input(source, skip, case_sensitive=pool.case_sensitive)
     if source.error is not None:
         raise source.error
     code = EXIT_NOT_ALL_OK if counts["invalid"] else EXIT_OK
@@ -385,14 +441,16 @@ async def dry_run(
     return code
 
 
-async def _triage_input(source: UsernameSource, skip: SkipCheck | None) -> Counter[str]:
+async def _triage_input(
+    source: UsernameSource, skip: SkipCheck | None, *, case_sensitive: bool
+) -> Counter[str]:
     """What the engine would do with each item (its own triage), without sending anything."""
     labels = {
         Outcome.INVALID: "invalid",
         Outcome.DUPLICATE: "duplicates",
         Outcome.SKIPPED: RESUMED,
     }
-    triage = Triage(skip)
+    triage = Triage(skip, case_sensitive=case_sensitive)
     counts: Counter[str] = Counter()
     index = 0
     async for name in source:

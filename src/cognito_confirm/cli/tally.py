@@ -24,6 +24,8 @@ _OUTCOME_ORDER: Final = (
     "invalid",
     "failed",
 )
+_SAYS_NOTHING: Final = frozenset({Outcome.SKIPPED, Outcome.DUPLICATE})
+"""Outcomes that leave a user's earlier result standing."""
 _NOT_SENT: Final = (RESUMED, "duplicate", "invalid")
 """Labels of the users settled without a call to Cognito."""
 
@@ -39,7 +41,12 @@ class Tally:
         signal: The signal that stopped the run, if one did.
         error: The setup or input error that ended the run early, if one did.
         elapsed: Seconds the run took.
-        not_ok: Users that need attention: not confirmed, or their email not verified.
+        not_ok: Users of this run that need attention: not confirmed, or their email not
+            verified.
+        earlier: For a resumed run, every user's last result in the report (outcome, ok),
+            kept up to date with this run's results: the whole migration's verdict, so that a
+            user left ``not_found`` by an earlier leg, ``skipped`` in this one, still counts.
+            None for a new report, whose every user has a result of this run.
     """
 
     counts: Counter[str] = field(default_factory=Counter)
@@ -49,16 +56,33 @@ class Tally:
     error: Exception | None = None
     elapsed: float = 0.0
     not_ok: int = 0
+    earlier: dict[str, tuple[Outcome, bool]] | None = None
     _started: float = field(default_factory=time.monotonic, init=False, repr=False)
 
     def add(self, result: ConfirmResult, email: EmailCheck | None) -> None:
         """Count one user's result (and its email check)."""
         self.counts[_label(result)] += 1
-        self.not_ok += not result.ok
+        ok = result.ok
         if email is not None and email.verified is not None:
             self.emails_verified += email.verified
             self.emails_failed += not email.verified
-            self.not_ok += not email.verified and result.ok
+            ok = ok and email.verified
+        self.not_ok += not ok
+        if self.earlier is not None and result.outcome not in _SAYS_NOTHING:
+            self.earlier[result.username] = (result.outcome, ok)
+
+    def report_counts(self) -> Counter[str] | None:
+        """A resumed run's whole report: users by their last outcome (None for a new report)."""
+        if self.earlier is None:
+            return None
+        return Counter(outcome.value for outcome, _ in self.earlier.values())
+
+    @property
+    def verdict_not_ok(self) -> int:
+        """Users that need attention in the whole report: what the exit code says."""
+        if self.earlier is None:
+            return self.not_ok
+        return sum(not ok for _, ok in self.earlier.values())
 
     @property
     def users(self) -> int:

@@ -4,7 +4,9 @@
   source, paced at 10/s.
 - AdminUpdateUserAttributes (the UserUpdate quota, 25 requests/s, not adjustable):
   ``EmailVerifier`` for ``--verify-email``, paced at 20/s.
-- DescribeUserPool: ``describe_pool``, the ``--dry-run`` check that the pool is there.
+- DescribeUserPool: ``describe_pool``, the check that the pool is there (``--dry-run``) and
+  whether its usernames are case-sensitive (every run: ``Alice`` and ``alice`` are then one
+  user, deduplicated before anything is sent).
 
 Each gets its own ``AdaptiveRateLimiter``: the quotas are separate, so a throttled listing must
 not slow the confirmations down, nor the other way round. Every call goes through the same
@@ -22,9 +24,11 @@ from typing import TYPE_CHECKING, Final, Self, TypeVar
 
 import anyio
 
-from .._errors import CognitoConfirmError, SetupError
+from .._client import CognitoConfirmer
+from .._errors import AccessDeniedError, CognitoConfirmError, SetupError
 from .._ratelimit import AdaptiveRateLimiter
 from .._retry import RetryPolicy, call_with_retries
+from .display import warning_line
 from .report import EmailCheck
 
 if TYPE_CHECKING:
@@ -40,6 +44,7 @@ __all__ = [
     "PoolInfo",
     "UnconfirmedUsers",
     "describe_pool",
+    "read_case_sensitivity",
 ]
 
 UNCONFIRMED_FILTER: Final = 'cognito:user_status = "UNCONFIRMED"'
@@ -82,11 +87,14 @@ class PoolInfo:
         user_pool_id: The pool.
         name: Its name.
         estimated_users: Cognito's estimate of how many users it holds, all statuses together.
+        case_sensitive: ``UsernameConfiguration.CaseSensitive``: False when ``Alice`` and
+            ``alice`` are one user (true when the pool does not say: Cognito's default).
     """
 
     user_pool_id: str
     name: str
     estimated_users: int | None
+    case_sensitive: bool = True
 
 
 async def describe_pool(client: CognitoIdentityProviderClient, user_pool_id: str) -> PoolInfo:
@@ -98,7 +106,13 @@ async def describe_pool(client: CognitoIdentityProviderClient, user_pool_id: str
     caller = PacedCaller(None, retry=RetryPolicy(max_attempts=3))
     response = await caller.call(lambda: client.describe_user_pool(UserPoolId=user_pool_id))
     pool = response["UserPool"]
-    return PoolInfo(user_pool_id, pool.get("Name", ""), pool.get("EstimatedNumberOfUsers"))
+    sensitive = pool.get("UsernameConfiguration", {}).get("CaseSensitive", True)
+    return PoolInfo(
+        user_pool_id,
+        pool.get("Name", ""),
+        pool.get("EstimatedNumberOfUsers"),
+        case_sensitive=sensitive is not False,
+    )
 
 
 class EmailVerifier:
@@ -257,3 +271,20 @@ class UnconfirmedUsers:
             self._settled = anyio.Event()
             await self._settled.wait()
         self._settled = None
+
+
+async def read_case_sensitivity(confirmer: CognitoConfirmer) -> None:
+    """A pool whose usernames are case-insensitive gets ``Alice`` and ``alice`` sent once.
+
+    A role allowed to confirm but not to describe the pool keeps exact-name duplicates only,
+    and says so: a name sent twice costs one call answered "already confirmed".
+    """
+    try:
+        pool = await describe_pool(confirmer.client, confirmer.user_pool_id)
+    except AccessDeniedError as error:
+        warning_line(
+            f"could not read the pool's username settings (DescribeUserPool: {error.code}): "
+            "names differing only in case are sent as different users"
+        )
+        return
+    confirmer.case_sensitive = pool.case_sensitive

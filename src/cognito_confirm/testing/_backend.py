@@ -359,6 +359,7 @@ class Backend:
             "Name": "fake",
             "Arn": _pool_arn(self.pool_id),
             "EstimatedNumberOfUsers": len(self._store),
+            "UsernameConfiguration": {"CaseSensitive": self._config.case_sensitive},
         }
         return {"UserPool": pool}
 

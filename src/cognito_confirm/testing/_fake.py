@@ -35,6 +35,8 @@ class FakeCognito:
     Quotas' ``GetServiceQuota`` (``service_quota``; None: no applied value, as in an account
     that never raised it) and ``GetAWSDefaultServiceQuota`` (50) for quota code ``L-5987B8A0``;
     ``service_quotas_denied=True`` answers both with ``AccessDeniedException``.
+    ``configure(case_sensitive=False)`` makes DescribeUserPool report
+    ``UsernameConfiguration.CaseSensitive`` false (the users are still looked up exactly).
 
     The whole endpoint can fail too, mid-run, after ``after`` more calls and for ``seconds``
     (None: until `heal()`): `fail_all()` answers every call with one AWS error of any

@@ -283,7 +283,7 @@ class _HttpServer:
         return {"ok": True}
 
 
-_FLAGS: Final = frozenset({"quota_windows", "service_quotas_denied"})
+_FLAGS: Final = frozenset({"quota_windows", "service_quotas_denied", "case_sensitive"})
 
 
 def _config_changes(body: object) -> FakeConfig:

@@ -85,6 +85,7 @@ class FakeConfig(TypedDict, total=False):
     quota_windows: bool
     service_quota: float | None
     service_quotas_denied: bool
+    case_sensitive: bool
 
 
 class ApiError(Exception):
@@ -116,6 +117,7 @@ class Config:
     quota_windows: bool = False
     service_quota: float | None = None
     service_quotas_denied: bool = False
+    case_sensitive: bool = True
 
     def validate(self) -> None:
         for name in ("quota", "list_quota", "update_quota", "service_quota"):

@@ -1,0 +1,73 @@
+"""Issue #17's library cases: each test failed before its fix."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from cognito_confirm import CognitoConfirmer, EndpointNotCognitoError, Outcome, RetryPolicy
+from cognito_confirm.testing import FakeCognito
+
+FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeCognito]:
+    """A fake Cognito endpoint for this test."""
+    with FakeCognito(seed=3) as server:
+        yield server
+
+
+def confirmer(fake: FakeCognito, *, case_sensitive: bool = True) -> CognitoConfirmer:
+    return CognitoConfirmer(
+        fake.user_pool_id,
+        endpoint_url=fake.endpoint_url,
+        retry=FAST_RETRY,
+        rate=None,
+        case_sensitive=case_sensitive,
+    )
+
+
+async def test_a_case_insensitive_pool_sends_each_user_once(fake: FakeCognito) -> None:
+    """With case_sensitive=False, Alice, alice and ALICE are one user: one call, two duplicates."""
+    fake.add_users(["Alice", "bob"])
+    names = ["Alice", "alice", "ALICE", "bob", "Bob", "Alice"]
+    async with confirmer(fake, case_sensitive=False) as c:
+        report = await c.confirm_many(names)
+    by_index = {r.index: r.outcome for r in report.results}
+    assert by_index == {
+        0: Outcome.CONFIRMED,
+        1: Outcome.DUPLICATE,
+        2: Outcome.DUPLICATE,
+        3: Outcome.CONFIRMED,
+        4: Outcome.DUPLICATE,
+        5: Outcome.DUPLICATE,
+    }
+    assert fake.stats().confirm_calls == {"Alice": 1, "bob": 1}
+
+
+async def test_a_case_sensitive_pool_sends_every_spelling(fake: FakeCognito) -> None:
+    """By default (the API's default, CaseSensitive true) each spelling is its own user."""
+    fake.add_users(["Alice", "alice"])
+    async with confirmer(fake) as c:
+        report = await c.confirm_many(["Alice", "alice", "ALICE"])
+    counts = Counter(r.outcome for r in report.results)
+    assert counts == {Outcome.CONFIRMED: 2, Outcome.NOT_FOUND: 1}
+    assert sum(fake.stats().confirm_calls.values()) == 3
+
+
+async def test_an_empty_200_body_is_no_confirmation(fake: FakeCognito) -> None:
+    """HTTP 200 with request id and JSON type but no body: not confirmed (Cognito sends {})."""
+    fake.add_users(["alice", "bob", "carol"])
+    fake.answer_html(200, body="", content_type="application/x-amz-json-1.1", request_id=True)
+    async with confirmer(fake) as c:
+        with pytest.raises(EndpointNotCognitoError, match="an empty body"):
+            await c.confirm("alice")
+        with pytest.raises(EndpointNotCognitoError) as raised:
+            await c.confirm_many(["alice", "bob", "carol"])
+    report = raised.value.partial_report
+    assert report is not None
+    assert report.counts[Outcome.CONFIRMED] == 0
+    assert fake.user_status("alice") == "UNCONFIRMED"
