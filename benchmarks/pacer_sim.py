@@ -9,10 +9,12 @@ each pacing, calling (``latency`` seconds), and retrying throttled calls with th
 would show the error.
 
     python3 -m benchmarks.pacer_sim            # the table of scenarios, 5 seeds each
+    python3 -m benchmarks.pacer_sim floor 5    # the spikes' reactive floor (see _ReactiveFloor)
 """
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
@@ -380,9 +382,67 @@ def table(seeds: Sequence[int] = range(5)) -> list[str]:
     return lines
 
 
+class _ReactiveFloor(AdaptiveRateLimiter):
+    """What no pacer that learns from its throttles alone can beat, beside spiking live traffic.
+
+    It holds at ``share`` of the room between spikes, knows when a spike ends (no real pacer
+    does), and drops to the least pace at its first refusal inside a spike: the refusals it
+    leaves are those the bucket's running dry causes before any signal, and those of live
+    traffic's own clumps while the bucket refills.
+    """
+
+    def __init__(self, setting: Setting, clock: Callable[[], float], share: float) -> None:
+        super().__init__(setting.rate, clock=clock)
+        self._setting = setting
+        self._share = share
+        self._refused_at = -math.inf
+
+    def _rate_at(self, now: float) -> float:
+        spikes = self._setting.spikes
+        assert spikes is not None
+        seen = self._refused_at
+        if spikes.inside(now) and spikes.inside(seen) and now - seen < spikes.length:
+            return 0.5
+        return self._share * (self._setting.quota.rate - self._setting.live)
+
+    def throttled(self, sent_at: float) -> None:
+        self.throttles += 1
+        self._refused_at = self._clock()
+        self.epoch += 1
+
+
+def _floor(
+    setting: Setting, share: float, rate: float | None, clock: Callable[[], float]
+) -> AdaptiveRateLimiter:
+    return _ReactiveFloor(setting, clock, share)
+
+
+def floor_table(seeds: Sequence[int] = range(5), share: float = 0.93) -> list[str]:
+    """Each spike scenario under ``_ReactiveFloor``: medians (worst seed)."""
+    lines = [
+        f"{'scenario (reactive floor)':34} {'of free':>8} {'live thr%':>14} {'spike thr%':>14}"
+    ]
+    for name, setting in SCENARIOS.items():
+        if setting.spikes is None:
+            continue
+        runs = [
+            simulate(setting, seed, functools.partial(_floor, setting, share)) for seed in seeds
+        ]
+        live = [100 * r.live_harm for r in runs]
+        spike = [100 * r.spike_harm for r in runs]
+        lines.append(
+            f"{name:34} {statistics.median(r.share_of_free for r in runs):8.3f} "
+            f"{statistics.median(live):6.2f} ({max(live):5.2f}) "
+            f"{statistics.median(spike):6.2f} ({max(spike):5.2f})"
+        )
+    return lines
+
+
 def main(argv: Sequence[str]) -> int:
-    seeds = range(int(argv[0])) if argv else range(5)
-    print("\n".join(table(seeds)))
+    floor = "floor" in argv
+    numbers = [arg for arg in argv if arg != "floor"]
+    seeds = range(int(numbers[0])) if numbers else range(5)
+    print("\n".join(floor_table(seeds) if floor else table(seeds)))
     return 0
 
 
