@@ -15,8 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from benchmarks import alternatives as alt
-from benchmarks.cli import isolate_aws_environment
-from benchmarks.fakeproc import FakeProcess, FakeSettings
+from benchmarks.fakeproc import FakeProcess, FakeSettings, isolate_aws_environment
 
 LATENCIES = (0.8, 1.5)
 PACE = 40.0
