@@ -20,6 +20,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
 from cognito_confirm import CognitoConfirmer, ResultStream
+from cognito_confirm._client import DEFAULT_MAX_CONNECTIONS
 
 from .fakeproc import USER_POOL_ID
 
@@ -87,8 +88,9 @@ class _Stopwatch:
         )
 
 
-def library(concurrency: int, rate: float | None) -> RunUsers:
-    """``CognitoConfirmer.stream()`` with this concurrency and rate, pool sized to match.
+def library(concurrency: int | None, rate: float | None) -> RunUsers:
+    """``CognitoConfirmer.stream()`` with this concurrency and rate, pool sized to match
+    (``concurrency=None``: the library's default, as many in flight as the pace needs).
 
     ``rate=None`` is the library's "no ceiling of mine" (it still paces, from 50/s);
     ``UNPACED`` is a ceiling so high the pace never waits against a fake with no quota.
@@ -101,10 +103,11 @@ def library(concurrency: int, rate: float | None) -> RunUsers:
 
 
 async def _library(
-    endpoint_url: str, usernames: Sequence[str], concurrency: int, rate: float | None
+    endpoint_url: str, usernames: Sequence[str], concurrency: int | None, rate: float | None
 ) -> ClientRun:
+    connections = concurrency or DEFAULT_MAX_CONNECTIONS
     async with CognitoConfirmer(
-        USER_POOL_ID, endpoint_url=endpoint_url, max_connections=concurrency, rate=rate
+        USER_POOL_ID, endpoint_url=endpoint_url, max_connections=connections, rate=rate
     ) as confirmer:
         clock = _Stopwatch()
         failed = 0

@@ -6,14 +6,13 @@ import argparse
 import dataclasses
 import json
 import math
-import os
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import auto, memory, scenarios, sharing, webservice
-from .fakeproc import FakeProcess, FakeSettings
+from .fakeproc import FakeProcess, FakeSettings, isolate_aws_environment
 from .machine import machine_info
 from .report import Results, render, targets
 
@@ -56,22 +55,6 @@ def chosen_sizes(args: argparse.Namespace) -> scenarios.Sizes:
     if args.rounds is not None:
         sizes = dataclasses.replace(sizes, rounds=args.rounds)
     return sizes
-
-
-def isolate_aws_environment() -> None:
-    """Keep the developer's AWS configuration (retry mode, profile, proxy) out of the numbers."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            del os.environ[name]
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="benchmark",
-        AWS_SECRET_ACCESS_KEY="benchmark",  # noqa: S106 - a dummy: the fake accepts any key
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    for name in ("NO_PROXY", "no_proxy"):
-        os.environ[name] = ",".join(filter(None, [os.environ.get(name), "127.0.0.1"]))
 
 
 def run(args: argparse.Namespace, command: str) -> Results:

@@ -7,6 +7,7 @@ be charged to whichever alternative is being measured.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import urllib.request
@@ -162,3 +163,19 @@ class FakeProcess:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+def isolate_aws_environment() -> None:
+    """Keep the developer's AWS configuration (retry mode, profile, proxy) out of the numbers."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            del os.environ[name]
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="benchmark",
+        AWS_SECRET_ACCESS_KEY="benchmark",  # noqa: S106 - a dummy: the fake accepts any key
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    for name in ("NO_PROXY", "no_proxy"):
+        os.environ[name] = ",".join(filter(None, [os.environ.get(name), "127.0.0.1"]))

@@ -9,10 +9,12 @@ each pacing, calling (``latency`` seconds), and retrying throttled calls with th
 would show the error.
 
     python3 -m benchmarks.pacer_sim            # the table of scenarios, 5 seeds each
+    python3 -m benchmarks.pacer_sim floor 5    # the spikes' reactive floor (see _ReactiveFloor)
 """
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
@@ -42,6 +44,27 @@ class Quota:
 
 
 @dataclass(frozen=True, slots=True)
+class Spikes:
+    """Live traffic that jumps to ``peak`` for ``length`` seconds every ``period`` seconds.
+
+    Attributes:
+        peak: Live sign-ups per second inside a spike.
+        length: Seconds a spike lasts.
+        period: Seconds from one spike's start to the next.
+        first: When the first spike starts.
+    """
+
+    peak: float
+    length: float
+    period: float
+    first: float = 8.0
+
+    def inside(self, now: float) -> bool:
+        """Whether ``now`` falls inside a spike."""
+        return now >= self.first and (now - self.first) % self.period < self.length
+
+
+@dataclass(frozen=True, slots=True)
 class Setting:
     """One simulated run.
 
@@ -53,6 +76,9 @@ class Setting:
         concurrency: Workers.
         latency: Seconds per call.
         quota: The quota model.
+        spikes: Live traffic's spikes, if any (``live`` is the rate between them).
+        grow_at: When live traffic grows to ``grow_to`` per second, if it does.
+        grow_to: The live rate after the growth.
     """
 
     rate: float | None = 40.0
@@ -62,6 +88,24 @@ class Setting:
     concurrency: int = 16
     latency: float = 0.03
     quota: Quota = Quota()
+    spikes: Spikes | None = None
+    grow_at: float = math.inf
+    grow_to: float = 0.0
+
+    def live_rate(self, now: float) -> float:
+        """Live sign-ups per second at ``now``."""
+        if now >= self.live_until:
+            return 0.0
+        if self.spikes is not None and self.spikes.inside(now):
+            return self.spikes.peak
+        return self.grow_to if now >= self.grow_at else self.live
+
+    @property
+    def live_peak(self) -> float:
+        """The most live sign-ups per second at any time."""
+        peak = self.spikes.peak if self.spikes is not None else 0.0
+        grown = self.grow_to if self.grow_at < math.inf else 0.0
+        return max(self.live, peak, grown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +122,10 @@ class Outcome:
         live_throttled: Live sign-ups throttled.
         last_quarter_rate: Confirmations per second over the last quarter of the users.
         free: What the quota left the migration on average (quota minus live traffic).
+        spike_calls: Live sign-ups sent inside spikes.
+        spike_throttled: Of those, throttled.
+        late_calls: Live sign-ups sent after the growth (from 5 s after it).
+        late_throttled: Of those, throttled.
     """
 
     confirmed: int
@@ -89,6 +137,10 @@ class Outcome:
     live_throttled: int
     last_quarter_rate: float
     free: float
+    spike_calls: int = 0
+    spike_throttled: int = 0
+    late_calls: int = 0
+    late_throttled: int = 0
 
     @property
     def rate(self) -> float:
@@ -109,6 +161,16 @@ class Outcome:
     def live_harm(self) -> float:
         """Share of live sign-ups throttled."""
         return self.live_throttled / self.live_calls if self.live_calls else 0.0
+
+    @property
+    def spike_harm(self) -> float:
+        """Share of the live sign-ups inside spikes throttled."""
+        return self.spike_throttled / self.spike_calls if self.spike_calls else 0.0
+
+    @property
+    def late_harm(self) -> float:
+        """Share of the live sign-ups after the growth throttled."""
+        return self.late_throttled / self.late_calls if self.late_calls else 0.0
 
 
 class _Simulation:
@@ -144,6 +206,11 @@ class _Simulation:
         self.throttled = 0
         self.live_calls = 0
         self.live_throttled = 0
+        self.spike_calls = 0
+        self.spike_throttled = 0
+        self.late_calls = 0
+        self.late_throttled = 0
+        self.live_seconds = 0.0
         self.done = 0
 
     def clock(self) -> float:
@@ -155,8 +222,8 @@ class _Simulation:
     def run(self) -> Outcome:
         for _ in range(self.setting.concurrency):
             self.start_user()
-        if self.setting.live > 0:
-            self.at(self.rng.expovariate(self.setting.live), self.live_arrival)
+        if self.setting.live_peak > 0:
+            self.at(self.rng.expovariate(self.setting.live_peak), self.live_arrival)
         while self.events and self.done < self.setting.users:
             self.now, _, action = heapq.heappop(self.events)
             action()
@@ -165,8 +232,7 @@ class _Simulation:
         times = sorted(self.confirmed_at)
         last = times[-quarter:] if quarter and len(times) > quarter else times
         last_rate = (len(last) - 1) / (last[-1] - last[0]) if len(last) > 1 else 0.0
-        live_time = min(duration, self.setting.live_until)
-        free = self.setting.quota.rate - self.setting.live * live_time / duration
+        free = self.setting.quota.rate - self.live_sent(duration) / duration
         return Outcome(
             confirmed=len(self.confirmed_at),
             failed=self.failed,
@@ -177,15 +243,36 @@ class _Simulation:
             live_throttled=self.live_throttled,
             last_quarter_rate=last_rate,
             free=free,
+            spike_calls=self.spike_calls,
+            spike_throttled=self.spike_throttled,
+            late_calls=self.late_calls,
+            late_throttled=self.late_throttled,
         )
 
+    def live_sent(self, duration: float) -> float:
+        """Live sign-ups expected over ``duration`` (the rate's integral, 10 ms steps)."""
+        steps = max(1, round(duration * 100))
+        step = duration / steps
+        return step * sum(self.setting.live_rate((i + 0.5) * step) for i in range(steps))
+
     def live_arrival(self) -> None:
-        if self.now >= self.setting.live_until:
+        setting = self.setting
+        if self.now >= setting.live_until and setting.grow_at == math.inf:
             return
+        peak = setting.live_peak
+        self.at(self.now + self.rng.expovariate(peak), self.live_arrival)
+        # Poisson at a rate that changes: arrivals at the peak rate, each kept at rate / peak.
+        if self.rng.random() * peak >= setting.live_rate(self.now):
+            return
+        admitted = self.server.take()
         self.live_calls += 1
-        if not self.server.take():
-            self.live_throttled += 1
-        self.at(self.now + self.rng.expovariate(self.setting.live), self.live_arrival)
+        self.live_throttled += not admitted
+        if setting.spikes is not None and setting.spikes.inside(self.now):
+            self.spike_calls += 1
+            self.spike_throttled += not admitted
+        if self.now >= setting.grow_at + 5.0:
+            self.late_calls += 1
+            self.late_throttled += not admitted
 
     def start_user(self) -> None:
         if self.next_user >= self.setting.users:
@@ -264,6 +351,11 @@ SCENARIOS: dict[str, Setting] = {
     "windows, no live, rate=60": Setting(rate=60.0, live=0, quota=Quota(windows=True)),
     "live 20/s for 30 s, rate=60": Setting(rate=60.0, live_until=30.0),
     "live 20/s for 30 s, rate=None": Setting(rate=None, live_until=30.0),
+    "spikes 15->45/s 5 s every 20 s": Setting(live=15.0, spikes=Spikes(45.0, 5.0, 20.0)),
+    "spikes 10->48/s 3 s every 12 s": Setting(live=10.0, spikes=Spikes(48.0, 3.0, 12.0)),
+    "spikes 20->40/s 10 s every 30 s": Setting(live=20.0, spikes=Spikes(40.0, 10.0, 30.0)),
+    "spikes 15->45/s, rate=60": Setting(rate=60.0, live=15.0, spikes=Spikes(45.0, 5.0, 20.0)),
+    "growth 10->30/s at 20 s": Setting(live=10.0, grow_at=20.0, grow_to=30.0),
 }
 
 
@@ -271,7 +363,7 @@ def table(seeds: Sequence[int] = range(5)) -> list[str]:
     """Each scenario's medians over ``seeds``, one line each."""
     lines = [
         f"{'scenario':34} {'conf/s':>7} {'of free':>8} {'thr%':>6} {'live thr% (worst)':>18} "
-        f"{'failed':>6} {'last 1/4':>9}"
+        f"{'failed':>6} {'last 1/4':>9} {'spike thr% (worst)':>18} {'after growth':>12}"
     ]
     for name, setting in SCENARIOS.items():
         runs = [simulate(setting, seed) for seed in seeds]
@@ -282,14 +374,75 @@ def table(seeds: Sequence[int] = range(5)) -> list[str]:
             f"{100 * statistics.median(r.live_harm for r in runs):10.2f} "
             f"({100 * max(r.live_harm for r in runs):5.2f}) "
             f"{max(r.failed for r in runs):6d} "
-            f"{statistics.median(r.last_quarter_rate for r in runs):9.1f}"
+            f"{statistics.median(r.last_quarter_rate for r in runs):9.1f} "
+            f"{100 * statistics.median(r.spike_harm for r in runs):10.2f} "
+            f"({100 * max(r.spike_harm for r in runs):5.2f}) "
+            f"{100 * max(r.late_harm for r in runs):12.2f}"
+        )
+    return lines
+
+
+class _ReactiveFloor(AdaptiveRateLimiter):
+    """What no pacer that learns from its throttles alone can beat, beside spiking live traffic.
+
+    It holds at ``share`` of the room between spikes, knows when a spike ends (no real pacer
+    does), and drops to the least pace at its first refusal inside a spike: the refusals it
+    leaves are those the bucket's running dry causes before any signal, and those of live
+    traffic's own clumps while the bucket refills.
+    """
+
+    def __init__(self, setting: Setting, clock: Callable[[], float], share: float) -> None:
+        super().__init__(setting.rate, clock=clock)
+        self._setting = setting
+        self._share = share
+        self._refused_at = -math.inf
+
+    def _rate_at(self, now: float) -> float:
+        spikes = self._setting.spikes
+        assert spikes is not None
+        seen = self._refused_at
+        if spikes.inside(now) and spikes.inside(seen) and now - seen < spikes.length:
+            return 0.5
+        return self._share * (self._setting.quota.rate - self._setting.live)
+
+    def throttled(self, sent_at: float) -> None:
+        self.throttles += 1
+        self._refused_at = self._clock()
+        self.epoch += 1
+
+
+def _floor(
+    setting: Setting, share: float, rate: float | None, clock: Callable[[], float]
+) -> AdaptiveRateLimiter:
+    return _ReactiveFloor(setting, clock, share)
+
+
+def floor_table(seeds: Sequence[int] = range(5), share: float = 0.93) -> list[str]:
+    """Each spike scenario under ``_ReactiveFloor``: medians (worst seed)."""
+    lines = [
+        f"{'scenario (reactive floor)':34} {'of free':>8} {'live thr%':>14} {'spike thr%':>14}"
+    ]
+    for name, setting in SCENARIOS.items():
+        if setting.spikes is None:
+            continue
+        runs = [
+            simulate(setting, seed, functools.partial(_floor, setting, share)) for seed in seeds
+        ]
+        live = [100 * r.live_harm for r in runs]
+        spike = [100 * r.spike_harm for r in runs]
+        lines.append(
+            f"{name:34} {statistics.median(r.share_of_free for r in runs):8.3f} "
+            f"{statistics.median(live):6.2f} ({max(live):5.2f}) "
+            f"{statistics.median(spike):6.2f} ({max(spike):5.2f})"
         )
     return lines
 
 
 def main(argv: Sequence[str]) -> int:
-    seeds = range(int(argv[0])) if argv else range(5)
-    print("\n".join(table(seeds)))
+    floor = "floor" in argv
+    numbers = [arg for arg in argv if arg != "floor"]
+    seeds = range(int(numbers[0])) if numbers else range(5)
+    print("\n".join(floor_table(seeds) if floor else table(seeds)))
     return 0
 
 

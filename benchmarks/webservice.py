@@ -22,7 +22,7 @@ import anyio
 import httpx
 
 from .checks import TargetCheck
-from .fakeproc import USER_POOL_ID, FakeProcess
+from .fakeproc import USER_POOL_ID, FakeProcess, FakeSettings, isolate_aws_environment
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fastapi_app.py"
 
@@ -177,9 +177,6 @@ def target(record: WebRecord) -> TargetCheck:
 
 def main(argv: list[str]) -> int:
     """``python -m benchmarks.webservice [REQUESTS]``: scenario 6 alone."""
-    from .cli import isolate_aws_environment
-    from .fakeproc import FakeSettings
-
     isolate_aws_environment()
     requests = int(argv[0]) if argv else 200
     with FakeProcess(FakeSettings(quota=50.0, latency=0.03)) as fake:

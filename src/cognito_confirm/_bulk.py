@@ -115,7 +115,7 @@ class ResultStream:
 
     Made by ``CognitoConfirmer.stream()``; use it as an async context manager, then iterate:
 
-        async with confirmer.stream(usernames, concurrency=16, rate=40) as results:
+        async with confirmer.stream(usernames) as results:
             async for result in results:
                 ...
 
@@ -128,7 +128,11 @@ class ResultStream:
     skipped). Items read but never sent (after ``stop()``, or when the run stopped early) get
     none: a resumed run sends them.
 
-    The run starts with one user and fans out to ``concurrency`` once Cognito has answered one.
+    The run starts with one user and fans out once Cognito has answered one, to as many calls
+    in flight as the pace needs (its rate times the latency measured, with headroom: see
+    ``AdaptiveRateLimiter.calls_needed``), so slow calls (a post-confirmation trigger) still
+    keep the pace without tuning. ``concurrency`` caps the calls in flight (``None``: the
+    client's ``max_connections``).
     It stops early, raising a ``SetupError`` once the calls in flight are done and their results
     delivered, on an error that dooms it: the pool, the credentials, the signature or the clock
     at once (that user gets no result); ``RepeatedFailureError`` when three users in a row
@@ -151,7 +155,7 @@ class ResultStream:
         usernames: Iterable[str] | AsyncIterable[str],
         *,
         confirm: ConfirmUser,
-        concurrency: int,
+        concurrency: int | None,
         connections: int,
         limiter: AdaptiveRateLimiter,
         skip: SkipCheck | None = None,
@@ -161,6 +165,8 @@ class ResultStream:
         if isinstance(usernames, str | bytes):
             msg = "usernames must be an iterable of usernames, not one string: wrap it in a list"
             raise TypeError(msg)
+        if concurrency is None:
+            concurrency = connections
         if concurrency < 1:
             msg = f"concurrency must be at least 1, got {concurrency}"
             raise ValueError(msg)
@@ -387,16 +393,14 @@ class ResultStream:
     async def _confirm_one(self, index: int, name: str) -> ConfirmResult | None:
         """Confirm one user in its turn: its result, or None for a user with none."""
         assert self._fan_out is not None  # noqa: S101 - set by __aenter__
-        if self._judge.answered:  # fanned out: the workers alone bound the concurrency
+        async with self._fan_out:
             confirmation = await self._confirm_counted(index, name)
-        else:
-            async with self._fan_out:
-                confirmation = await self._confirm_counted(index, name)
         if confirmation is None or isinstance(confirmation.error, NotSentError):
             return None
         deliver, fatal = self._judge.verdict(confirmation.error)
         if self._judge.answered:
-            self._fan_out.total_tokens = self._concurrency
+            # Fanned out: as many calls in flight as the pace needs, up to the workers.
+            self._fan_out.total_tokens = self.limiter.calls_needed(self._concurrency)
         if fatal is not None:
             self._fail(fatal)
         return confirmation.result if deliver else None

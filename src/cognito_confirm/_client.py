@@ -308,7 +308,7 @@ class CognitoConfirmer:
         self,
         usernames: Iterable[str] | AsyncIterable[str],
         *,
-        concurrency: int = 16,
+        concurrency: int | None = None,
         client_metadata: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
         skip: SkipCheck | None = None,
@@ -318,10 +318,11 @@ class CognitoConfirmer:
         """Confirm many users concurrently; see ``cognito_confirm.ResultStream``.
 
         The run keeps the confirmer's pace (shared with its ``confirm()`` calls and other runs)
-        unless ``limiter`` gives it another. ``outage_budget`` is how many seconds without an
-        answer the run waits out (holding its users) before it stops with
-        ``EndpointUnreachableError``. Raises ``ClientStateError`` outside the confirmer's
-        ``async with`` block.
+        unless ``limiter`` gives it another. The calls in flight follow the pace and the
+        latency measured; ``concurrency`` caps them (``None``: ``max_connections``).
+        ``outage_budget`` is how many seconds without an answer the run waits out (holding its
+        users) before it stops with ``EndpointUnreachableError``. Raises ``ClientStateError``
+        outside the confirmer's ``async with`` block.
         """
         confirm = functools.partial(
             confirm_user,
@@ -346,7 +347,7 @@ class CognitoConfirmer:
         self,
         usernames: Iterable[str] | AsyncIterable[str],
         *,
-        concurrency: int = 16,
+        concurrency: int | None = None,
         client_metadata: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
         limiter: AdaptiveRateLimiter | None = None,

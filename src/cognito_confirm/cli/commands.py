@@ -203,9 +203,9 @@ def cli() -> None:
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 256),
-    default=16,
-    show_default=True,
-    help="Calls in flight at most.",
+    default=None,
+    help="Calls in flight at most. [default: as many as the pace needs (its rate times the "
+    "calls' latency), up to 64]",
 )
 @click.option(
     "--rate",

@@ -62,7 +62,7 @@ class ConfirmOptions:
     endpoint_url: str | None
     report_path: Path | None
     resume: bool
-    concurrency: int
+    concurrency: int | None
     rate: float | Literal["auto"]
     client_metadata: dict[str, str] | None
     verify_email: bool
@@ -110,7 +110,9 @@ class ConfirmOptions:
             region_name=self.region,
             profile_name=self.profile,
             endpoint_url=self.endpoint_url,
-            max_connections=max(DEFAULT_MAX_CONNECTIONS, stages * self.concurrency),
+            max_connections=max(
+                DEFAULT_MAX_CONNECTIONS, stages * (self.concurrency or DEFAULT_MAX_CONNECTIONS)
+            ),
             rate=self.rate,
             config=AioConfig(connect_timeout=self.connect_timeout, read_timeout=self.read_timeout),
         )

@@ -15,7 +15,7 @@ import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
 from .._bulk import ResultStream, SkipCheck, Triage
-from .._client import CognitoConfirmer
+from .._client import DEFAULT_MAX_CONNECTIONS, CognitoConfirmer
 from .._errors import SetupError, UserPoolNotFoundError
 from .._gate import DEFAULT_OUTAGE_BUDGET
 from .._result import ConfirmResult, Outcome
@@ -97,7 +97,7 @@ class RunSettings:
     """How a bulk run sends: shared by ``confirm`` and ``demo``."""
 
     user_pool_id: str
-    concurrency: int
+    concurrency: int | None
     client_metadata: Mapping[str, str] | None = None
     verify_email: bool = False
     show_progress: bool = True
@@ -171,7 +171,7 @@ class BulkRun:
             if settings.verify_email
             else None
         )
-        self._email_slots = anyio.Semaphore(settings.concurrency)
+        self._email_slots = anyio.Semaphore(settings.concurrency or DEFAULT_MAX_CONNECTIONS)
         self._results: ResultStream | None = None
         self._stopping = False
         self._held = False
