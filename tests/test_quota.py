@@ -17,7 +17,7 @@ from cognito_confirm import CognitoConfirmer, Outcome
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.testing import FakeCognito, _model
 from tests.helpers import confirm_args, users_file
-from tests.virtual_time import virtual_time
+from tests.virtual_time import local_client, virtual_time
 
 
 def closed_port() -> int:
@@ -143,7 +143,7 @@ async def test_sign_ups_and_confirmations_share_the_user_creation_quota() -> Non
     (virtual time: the bucket refills only when the loop's clock says so, on any machine)."""
     fake = FakeCognito(quota=2, burst=2)
     fake.add_users(["a", "b"])
-    client = fake.local_client(max_pool_connections=16)
+    client = local_client(fake)
     async with CognitoConfirmer(fake.user_pool_id, client=client, rate=10_000) as c:
         report = await c.confirm_many(["a", "b"])
     assert report.ok

@@ -19,7 +19,12 @@ import asyncio
 import functools
 import selectors
 from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec
+from typing import TYPE_CHECKING, Any, ParamSpec, cast
+
+from cognito_confirm.testing import FakeCognito
+
+if TYPE_CHECKING:
+    from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
 
 _P = ParamSpec("_P")
 
@@ -69,3 +74,11 @@ def virtual_time(test: Callable[_P, Awaitable[None]]) -> Callable[_P, None]:
 
 async def _main(test: Awaitable[Any]) -> None:
     await test
+
+
+def local_client(fake: FakeCognito, connections: int = 16) -> CognitoIdentityProviderClient:
+    """``fake.local_client()`` typed as the client ``client=`` takes (the bulk default: 16
+    calls at once)."""
+    return cast(
+        "CognitoIdentityProviderClient", fake.local_client(max_pool_connections=connections)
+    )
