@@ -76,9 +76,10 @@ async def _main(test: Awaitable[Any]) -> None:
     await test
 
 
-def local_client(fake: FakeCognito, connections: int = 16) -> CognitoIdentityProviderClient:
+def local_client(
+    fake: FakeCognito, connections: int = 16, read_timeout: float = 60.0
+) -> CognitoIdentityProviderClient:
     """``fake.local_client()`` typed as the client ``client=`` takes (the bulk default: 16
     calls at once)."""
-    return cast(
-        "CognitoIdentityProviderClient", fake.local_client(max_pool_connections=connections)
-    )
+    client = fake.local_client(max_pool_connections=connections, read_timeout=read_timeout)
+    return cast("CognitoIdentityProviderClient", client)

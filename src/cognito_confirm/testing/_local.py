@@ -37,6 +37,10 @@ __all__ = ["LocalClient"]
 
 _HANG_POLL: Final = 0.05
 """How often a hanging call looks whether the outage ended (seconds of loop time)."""
+ROUND_TRIP: Final = 0.001
+"""Loop seconds a refused or dropped connection takes to fail (a loopback round trip): over
+HTTP nothing fails in no time, and a retry loop that sees failures in zero time would race
+the other calls in flight in a way no network allows."""
 _OPERATIONS: Final[Mapping[str, str]] = {
     "admin_confirm_sign_up": "AdminConfirmSignUp",
     "admin_update_user_attributes": "AdminUpdateUserAttributes",
@@ -124,10 +128,12 @@ class LocalClient:
         finally:
             backend.finish(call)
         if payload is None or call.drop_after:
+            await anyio.sleep(ROUND_TRIP)
             raise botocore.exceptions.ConnectionClosedError(endpoint_url=self.meta.endpoint_url)
         return {**payload, "ResponseMetadata": _metadata(200, AMZ_JSON)}
 
     async def _go_dark(self, mode: str) -> None:
+        await anyio.sleep(ROUND_TRIP)
         if mode == "refuse":
             raise botocore.exceptions.EndpointConnectionError(endpoint_url=self.meta.endpoint_url)
         if mode == "hang":
