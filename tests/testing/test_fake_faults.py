@@ -6,6 +6,7 @@ raw sockets where it matters what is on the wire (or that nothing is).
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 from collections.abc import Callable
@@ -89,6 +90,50 @@ async def test_fail_all_unknown_code_for_seconds_then_heal() -> None:
     fake.heal()
     await client.admin_confirm_sign_up(UserPoolId=POOL, Username="b")
     assert fake.status_counts() == {"CONFIRMED": 2}
+
+
+@pytest.mark.parametrize("status", [200, 403, 404])
+def test_answer_html_is_not_an_aws_answer(fake: FakeCognito, status: int) -> None:
+    """answer_html: an HTML page with that status and no x-amzn-RequestId, as a proxy sends."""
+    fake.add_user("alice")
+    fake.answer_html(status)
+    answer = exchange_raw(fake)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode())
+    assert b"text/html" in head
+    assert b"x-amzn-requestid" not in head.lower()
+    assert body.startswith(b"<!DOCTYPE html>")
+    assert fake.user_status("alice") == "UNCONFIRMED"
+
+
+async def test_botocore_takes_an_html_200_for_success(fake: FakeCognito) -> None:
+    """Why the library must check answers: botocore parses HTTP 200 HTML into an empty success."""
+    fake.answer_html(200, body="<html>Welcome to the hotel wifi</html>")
+    async with cognito(fake) as client:
+        answer = await client.admin_confirm_sign_up(UserPoolId=POOL, Username="ghost")
+    assert set(answer) == {"ResponseMetadata"}
+    assert "RequestId" not in answer["ResponseMetadata"]
+    assert "x-amzn-requestid" not in answer["ResponseMetadata"]["HTTPHeaders"]
+
+
+def test_answer_html_any_body_and_type(fake: FakeCognito) -> None:
+    """Any body and content type, with a request id if asked."""
+    fake.answer_html(200, body="{not json", content_type="application/json", request_id=True)
+    status, headers, _ = cognito_call_raw(fake)
+    assert status == 200
+    assert headers["content-type"] == "application/json"
+    assert headers["x-amzn-requestid"]
+
+
+def cognito_call_raw(fake: FakeCognito) -> tuple[int, dict[str, str], bytes]:
+    host, port = address(fake)
+    connection = http.client.HTTPConnection(host, port, timeout=5)
+    try:
+        connection.request("POST", "/", body=b"{}", headers={"X-Amz-Target": "x"})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
 
 
 async def test_go_dark_refuse_then_back_on_the_same_port(fake: FakeCognito) -> None:
