@@ -26,6 +26,10 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 INSTALLS = {"demo": ("demo", None), "dev": ("cli,demo", "dev")}
 """What each set installs: the project's extras, and a dependency group (PEP 735) or None."""
 COMMANDS = {"demo": "demo", "test": "dev", "bench": "dev"}
+PYTEST_PARALLEL = ("-n", "4", "--dist", "loadfile")
+"""pytest-xdist: 4 worker processes (most tests wait on a process or a server, not the CPU);
+a file's tests on one worker, so what a module builds once (the docs site, the wheel) is built
+once. (Not ``loadgroup``: with pytest 9 its ``xdist_group`` marks did not group.)"""
 
 
 def ensure_installed(name: str) -> None:
@@ -63,7 +67,14 @@ def test(args: list[str]) -> int:
         ("ruff", "check", "."),
         ("ruff", "format", "--check", "."),
         ("mypy",),
-        ("pytest", "--cov", "--cov-branch", "--cov-report=term-missing:skip-covered", *args),
+        (
+            "pytest",
+            *PYTEST_PARALLEL,
+            "--cov",
+            "--cov-branch",
+            "--cov-report=term-missing:skip-covered",
+            *args,
+        ),
     ]
     for step in steps:
         code = run(*step)

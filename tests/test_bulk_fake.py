@@ -1,4 +1,8 @@
-"""The bulk engine against the fake Cognito: quota, faults and a mixed population."""
+"""The bulk engine against the fake Cognito: quota, faults and a mixed population.
+
+On virtual time (``tests.virtual_time``): the fake answers in-process on the test's loop, so
+its quota, latency and the retries' backoff run on a clock the test owns, and every count below
+is the same on a fast laptop and a loaded CI machine."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from cognito_confirm import (
     UserPoolNotFoundError,
 )
 from cognito_confirm.testing import FakeCognito
+from tests.virtual_time import local_client, virtual_time
 
 UNPACED = 10_000.0
 """A ceiling so high the pace never waits against a fake without a quota."""
@@ -26,20 +31,18 @@ FAST_RETRY = RetryPolicy(max_attempts=10, base_delay=0.02, max_delay=0.5)
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeCognito]:
-    """A fake Cognito endpoint for this test."""
-    with FakeCognito(seed=7) as server:
-        yield server
+def fake() -> FakeCognito:
+    """A fake Cognito for this test, answering in-process (``confirmer``)."""
+    return FakeCognito(seed=7)
 
 
 def confirmer(
     fake: FakeCognito, retry: RetryPolicy = FAST_RETRY, rate: float = UNPACED
 ) -> CognitoConfirmer:
-    return CognitoConfirmer(
-        fake.user_pool_id, endpoint_url=fake.endpoint_url, retry=retry, rate=rate
-    )
+    return CognitoConfirmer(fake.user_pool_id, client=local_client(fake), retry=retry, rate=rate)
 
 
+@virtual_time
 async def test_mixed_population_under_quota_and_faults(fake: FakeCognito) -> None:
     """Every input item gets exactly one correct result; attempts equal the calls made."""
     unconfirmed = [f"new{n:04d}" for n in range(400)]
@@ -103,6 +106,7 @@ async def test_mixed_population_under_quota_and_faults(fake: FakeCognito) -> Non
     assert stats.max_in_flight <= 12
 
 
+@virtual_time
 async def test_throttled_users_are_retried_not_failed(fake: FakeCognito) -> None:
     """A user throttled several times is retried within the budget and ends confirmed."""
     fake.add_users(["patient", "doomed"])
@@ -116,6 +120,7 @@ async def test_throttled_users_are_retried_not_failed(fake: FakeCognito) -> None
     assert doomed.error_code == "TooManyRequestsException"
 
 
+@virtual_time
 async def test_only_transient_errors_are_retried(fake: FakeCognito) -> None:
     """LimitExceeded gets 3 calls; Lambda, NotAuthorized and InvalidParameter get one."""
     codes = {
@@ -136,6 +141,7 @@ async def test_only_transient_errors_are_retried(fake: FakeCognito) -> None:
     assert fake.stats().confirm_calls == attempts
 
 
+@virtual_time
 async def test_in_flight_never_exceeds_concurrency(fake: FakeCognito) -> None:
     """With latency, the engine fills exactly `concurrency` connections and no more."""
     names = [f"u{n}" for n in range(120)]
@@ -149,6 +155,7 @@ async def test_in_flight_never_exceeds_concurrency(fake: FakeCognito) -> None:
     assert fake.stats().max_in_flight == 6
 
 
+@virtual_time
 async def test_setup_error_mid_run_keeps_finished_results(fake: FakeCognito) -> None:
     """An error that dooms the run stops it: finished results arrive, then the error."""
     names = [f"u{n:03d}" for n in range(300)]
@@ -179,17 +186,19 @@ async def test_setup_error_mid_run_keeps_finished_results(fake: FakeCognito) -> 
     assert {r.username for r in got} == confirmed  # nothing done that is not reported
 
 
+@virtual_time
 async def test_unknown_pool_from_confirm_many_carries_partial_report(
     fake: FakeCognito,
 ) -> None:
     """confirm_many's SetupError carries the results completed before it."""
-    async with CognitoConfirmer("us-east-1_Other", endpoint_url=fake.endpoint_url) as c:
+    async with CognitoConfirmer("us-east-1_Other", client=local_client(fake)) as c:
         with pytest.raises(UserPoolNotFoundError) as caught:
             await c.confirm_many([f"u{n}" for n in range(50)], concurrency=2)
     assert caught.value.partial_report is not None
     assert fake.stats().requests["AdminConfirmSignUp"] <= 4
 
 
+@virtual_time
 async def test_cancellation_stops_cleanly_and_keeps_completed_results(
     fake: FakeCognito,
 ) -> None:
@@ -215,6 +224,7 @@ async def test_cancellation_stops_cleanly_and_keeps_completed_results(
         assert (await c.confirm("c499")).outcome is Outcome.CONFIRMED
 
 
+@virtual_time
 async def test_breaking_out_early_cancels_the_rest(fake: FakeCognito) -> None:
     """Leaving the loop with break ends the run; nothing keeps running afterwards."""
     names = [f"b{n}" for n in range(200)]
@@ -231,6 +241,7 @@ async def test_breaking_out_early_cancels_the_rest(fake: FakeCognito) -> None:
     assert calls < 20
 
 
+@virtual_time
 async def test_results_are_counted_once(fake: FakeCognito) -> None:
     """Duplicates in a large input are reported once each, never sent, and nothing is lost."""
     names = [f"d{n % 150}" for n in range(600)]
@@ -255,6 +266,7 @@ async def test_unreachable_endpoint_stops_the_run(fake: FakeCognito) -> None:
             await c.confirm_many(names, concurrency=2)
 
 
+@virtual_time
 async def test_transport_failures_after_answers_are_per_user(fake: FakeCognito) -> None:
     """Once Cognito has answered, a user whose calls all drop is one failed result."""
     fake.add_users(["first", "second"])
@@ -267,6 +279,7 @@ async def test_transport_failures_after_answers_are_per_user(fake: FakeCognito) 
     assert (second.outcome, second.attempts) == (Outcome.FAILED, 2)
 
 
+@virtual_time
 async def test_runs_can_share_one_limiter(fake: FakeCognito) -> None:
     """Two concurrent runs given one limiter draw from one pace."""
     fake.add_users([f"p{n}" for n in range(20)])
@@ -281,6 +294,7 @@ async def test_runs_can_share_one_limiter(fake: FakeCognito) -> None:
     assert all(fake.user_status(f"p{n}") == "CONFIRMED" for n in range(20))
 
 
+@virtual_time
 async def test_async_generator_input_is_closed_when_the_run_ends_early(
     fake: FakeCognito,
 ) -> None:

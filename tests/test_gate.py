@@ -1,21 +1,16 @@
-"""The call gate on its own: when the endpoint counts as down, who probes, stop and give up."""
+"""The call gate on its own: when the endpoint counts as down, who probes, stop and give up.
+
+On virtual time (``tests.virtual_time``): the real probe waits (0.5 s doubling to 5 s) cost no
+wall time, and the durations asserted are loop seconds, the same on any machine."""
 
 from __future__ import annotations
-
-import time
 
 import anyio
 import pytest
 
 from cognito_confirm import EndpointUnreachableError
 from cognito_confirm._gate import DOWN_USERS, Admission, CallGate
-
-
-@pytest.fixture(autouse=True)
-def quick_probes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Probes 0.05 s apart instead of 0.5 s, so the tests take little time."""
-    monkeypatch.setattr("cognito_confirm._gate.PROBE_WAIT_MIN", 0.05)
-    monkeypatch.setattr("cognito_confirm._gate.PROBE_WAIT_MAX", 0.1)
+from tests.virtual_time import virtual_time
 
 
 def call_failed(gate: CallGate, key: str, *, probe: bool = False) -> None:
@@ -23,6 +18,7 @@ def call_failed(gate: CallGate, key: str, *, probe: bool = False) -> None:
     gate.unanswered(key, probe=probe)
 
 
+@virtual_time
 async def test_down_takes_two_different_users_in_a_row() -> None:
     """One user failing again and again is not an outage; a second user is; an answer ends it."""
     gate = CallGate()
@@ -46,6 +42,7 @@ async def test_down_takes_two_different_users_in_a_row() -> None:
     assert gate.open
 
 
+@virtual_time
 async def test_one_probe_at_a_time_taken_in_turn() -> None:
     """While down, the first held call probes; when its probe fails the next one in line
     probes (not the same one again); the first answer lets every held call go."""
@@ -79,6 +76,7 @@ async def test_one_probe_at_a_time_taken_in_turn() -> None:
     assert gate.open
 
 
+@virtual_time
 async def test_the_budget_gives_up_for_every_held_call() -> None:
     """Past outage_budget without an answer every held call gets GAVE_UP, and so do later ones."""
     gate = CallGate(outage_budget=0.2)
@@ -94,16 +92,17 @@ async def test_the_budget_gives_up_for_every_held_call() -> None:
             admission, _held = await gate.admit()
         got.append(admission)
 
-    started = time.monotonic()
+    started = anyio.current_time()
     async with anyio.create_task_group() as group:
         for _ in range(3):
             group.start_soon(caller)
     assert got == [Admission.GAVE_UP] * 3
-    assert time.monotonic() - started < 2.0  # not another probe wait per caller
+    assert anyio.current_time() - started < 2.0  # not another probe wait per caller
     assert isinstance(gate.unreachable, EndpointUnreachableError)
     assert (await gate.admit())[0] is Admission.GAVE_UP
 
 
+@virtual_time
 async def test_stop_releases_held_calls_and_interrupts_waits() -> None:
     """stop(): held calls get STOPPED, an interruptible wait ends at once, nothing waits on."""
     gate = CallGate()
@@ -134,6 +133,7 @@ async def test_stop_releases_held_calls_and_interrupts_waits() -> None:
     assert scope.cancel_called
 
 
+@virtual_time
 async def test_others_reported_waits_for_the_next_report_only() -> None:
     """A user out of retries waits for another call in flight to report, not longer."""
     gate = CallGate()
@@ -144,11 +144,11 @@ async def test_others_reported_waits_for_the_next_report_only() -> None:
         await anyio.sleep(0.05)
         gate.unanswered("other")
 
-    started = time.monotonic()
+    started = anyio.current_time()
     async with anyio.create_task_group() as group:
         group.start_soon(report_later)
         await gate.others_reported()
-    assert 0.04 <= time.monotonic() - started < 1
+    assert 0.04 <= anyio.current_time() - started < 1
 
 
 def test_outage_budget_is_checked() -> None:

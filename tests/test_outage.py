@@ -3,16 +3,19 @@
 The fake goes dark mid-run (connections refused, dropped, or left hanging). With a retry budget
 far shorter than the outage (as the default policy's ~11 s is to a 60 s outage), every user in
 flight would end ``failed`` without the gate; with it, nobody does.
+
+On virtual time (``tests.virtual_time``), with the fake answering in-process on the test's
+loop: the outages, budgets, backoff and the client's read timeout all run on the loop's clock,
+so the durations asserted here are loop seconds, the same on any machine, and an outage of
+8 s takes milliseconds.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import anyio
 import pytest
-from aiobotocore.config import AioConfig
 
 from cognito_confirm import (
     CognitoConfirmer,
@@ -25,21 +28,23 @@ from cognito_confirm import (
 )
 from cognito_confirm._gate import CallGate
 from cognito_confirm.testing import FakeCognito
+from tests.virtual_time import local_client, virtual_time
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
 """A retry budget of well under a second: any outage of seconds outlasts it."""
-SHORT_TIMEOUTS = AioConfig(connect_timeout=0.5, read_timeout=0.5)
+READ_TIMEOUT = 0.5
 NAMES = [f"u{n:03d}" for n in range(150)]
 
 
+@pytest.fixture
+def fake() -> FakeCognito:
+    """A fake Cognito for this test, answering in-process (``confirmer``)."""
+    return FakeCognito()
+
+
 def confirmer(fake: FakeCognito, retry: RetryPolicy = FAST) -> CognitoConfirmer:
-    return CognitoConfirmer(
-        fake.user_pool_id,
-        endpoint_url=fake.endpoint_url,
-        retry=retry,
-        rate=10_000,
-        config=SHORT_TIMEOUTS,
-    )
+    client = local_client(fake, read_timeout=READ_TIMEOUT)
+    return CognitoConfirmer(fake.user_pool_id, client=client, retry=retry, rate=10_000)
 
 
 async def run_all(
@@ -66,26 +71,29 @@ async def run_all(
 
 
 @pytest.mark.parametrize("mode", ["refuse", "drop", "hang"])
+@virtual_time
 async def test_an_outage_mid_run_fails_nobody(fake: FakeCognito, mode: str) -> None:
     """Dark for 2 s after 40 calls (any mode): every user confirmed, none failed, run held."""
     fake.add_users(NAMES)
     fake.configure(latency=0.005)
     fake.go_dark(2.0, mode=mode, after=40)  # type: ignore[arg-type]
-    started = time.monotonic()
+    started = anyio.current_time()
     got, outages = await run_all(fake)
     counts = Counter(r.outcome for r in got)
     assert counts[Outcome.FAILED] == 0, [r.message for r in got if not r.ok][:3]
     assert counts[Outcome.CONFIRMED] + counts[Outcome.ALREADY_CONFIRMED] == len(NAMES)
     assert sorted(r.index for r in got) == list(range(len(NAMES)))
-    assert time.monotonic() - started >= 2.0
+    assert anyio.current_time() - started >= 2.0
     assert outages, "the stream never said it was held in an outage"
     assert fake.status_counts() == {"CONFIRMED": len(NAMES)}
     # Held, not hammered: the in-flight calls that met the outage, a retry or two of those
-    # before two users' failures shut the gate (more on a loaded machine), then one probe at a
-    # time. Without the gate the 8 workers retry on their own for the whole 2 s.
-    assert fake.stats().dark_requests <= 3 * 8
+    # before two users' failures shut the gate, then one probe at a time (10-12 seen, on
+    # virtual time the same on any machine). Without the gate the 8 workers retry on their own
+    # for the whole 2 s.
+    assert fake.stats().dark_requests <= 2 * 8
 
 
+@virtual_time
 async def test_the_same_outage_fails_users_without_the_gate(fake: FakeCognito) -> None:
     """Control: the confirm() loop, which has no gate, fails users caught by the same outage."""
     fake.add_users(NAMES[:8])
@@ -96,12 +104,13 @@ async def test_the_same_outage_fails_users_without_the_gate(fake: FakeCognito) -
                 await c.confirm(name)
 
 
+@virtual_time
 async def test_an_outage_past_its_budget_stops_the_run(fake: FakeCognito) -> None:
     """Dark for good: after outage_budget s the run stops with EndpointUnreachableError, with
     every result delivered first; users held in the outage get none (a resume sends them)."""
     fake.add_users(NAMES)
     fake.go_dark(mode="drop", after=30)
-    started = time.monotonic()
+    started = anyio.current_time()
     got: list[ConfirmResult] = []
 
     async def run(c: CognitoConfirmer) -> None:
@@ -112,7 +121,7 @@ async def test_an_outage_past_its_budget_stops_the_run(fake: FakeCognito) -> Non
     async with confirmer(fake) as c:
         with pytest.raises(EndpointUnreachableError, match="outage budget 2 s") as caught:
             await run(c)
-    assert 1.5 <= time.monotonic() - started < 10
+    assert 1.5 <= anyio.current_time() - started < 10
     assert "every result so far was delivered" in str(caught.value)
     assert [r.message for r in got if r.outcome is not Outcome.CONFIRMED] == []
     assert 30 - 8 <= len(got) <= 30
@@ -120,6 +129,7 @@ async def test_an_outage_past_its_budget_stops_the_run(fake: FakeCognito) -> Non
     assert {r.username for r in got} == confirmed
 
 
+@virtual_time
 async def test_confirm_many_waits_out_http_500_on_every_call(fake: FakeCognito) -> None:
     """5xx on every call is an outage too: held, then confirmed once the endpoint heals."""
     fake.add_users(NAMES)
@@ -136,6 +146,7 @@ async def test_confirm_many_waits_out_http_500_on_every_call(fake: FakeCognito) 
     assert report.ok
 
 
+@virtual_time
 async def test_one_user_that_always_gets_500_is_one_failure_not_an_outage(
     fake: FakeCognito,
 ) -> None:
@@ -149,43 +160,42 @@ async def test_one_user_that_always_gets_500_is_one_failure_not_an_outage(
     assert report.counts[Outcome.CONFIRMED] == 19
 
 
-@pytest.mark.slow
+@virtual_time
 async def test_a_real_outage_of_eight_seconds(fake: FakeCognito) -> None:
-    """Honest timing, no shortcut: 8 s of refused connections mid-run with a policy whose
-    budget lasts about 1.5 s and the client's own timeouts: 0 users failed."""
+    """8 s of refused connections mid-run with a policy whose budget lasts about 1.5 s: 0 users
+    failed, and the run took the outage plus a probe wait (loop seconds: 14.1)."""
     fake.add_users(NAMES)
     fake.configure(latency=0.01)
     fake.go_dark(8.0, mode="refuse", after=60)
     retry = RetryPolicy(max_attempts=5, base_delay=0.2, max_delay=2.0)
-    started = time.monotonic()
-    async with CognitoConfirmer(
-        fake.user_pool_id, endpoint_url=fake.endpoint_url, retry=retry, rate=100
-    ) as c:
+    started = anyio.current_time()
+    client = local_client(fake, read_timeout=READ_TIMEOUT)
+    async with CognitoConfirmer(fake.user_pool_id, client=client, retry=retry, rate=100) as c:
         report = await c.confirm_many(NAMES, concurrency=8)
-    elapsed = time.monotonic() - started
+    elapsed = anyio.current_time() - started
     assert report.counts[Outcome.FAILED] == 0
     assert report.ok
     assert 8.0 <= elapsed < 8.0 + 5.0 + 5.0  # the outage, one probe wait, the run itself
 
 
+@virtual_time
 async def test_retry_policy_timeout_bounds_a_user(fake: FakeCognito) -> None:
     """timeout= ends a user throttled forever, and cuts a call left hanging."""
     fake.add_users(["busy", "hung"])
     fake.fail("busy", "TooManyRequestsException")
     policy = RetryPolicy(max_attempts=100, base_delay=0.05, max_delay=0.1, timeout=0.5)
-    async with CognitoConfirmer(
-        fake.user_pool_id, endpoint_url=fake.endpoint_url, retry=policy, max_wait=None
-    ) as c:
+    client = local_client(fake, read_timeout=READ_TIMEOUT)
+    async with CognitoConfirmer(fake.user_pool_id, client=client, retry=policy, max_wait=None) as c:
         fake.go_dark(mode="hang")
-        started = time.monotonic()
+        started = anyio.current_time()
         with pytest.raises(TransportError, match="retry policy's timeout"):
             await c.confirm("hung")
-        assert 0.4 <= time.monotonic() - started < 1.5
+        assert 0.4 <= anyio.current_time() - started < 1.5
         fake.heal()
-        started = time.monotonic()
+        started = anyio.current_time()
         with pytest.raises(ThrottledError):
             await c.confirm("busy")  # 100 attempts at a pace cut to 0.5/s: minutes unbounded
-        assert time.monotonic() - started < 2.0  # bounded by the timeout, not by minutes
+        assert anyio.current_time() - started < 2.0  # bounded by the timeout, not by minutes
 
 
 def test_retry_policy_timeout_is_checked() -> None:

@@ -6,6 +6,7 @@ import logging
 import socket
 from pathlib import Path
 
+import anyio
 import botocore.exceptions
 import pytest
 from aiobotocore.config import AioConfig
@@ -17,6 +18,7 @@ from cognito_confirm._quota import NOT_ASKED
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.testing import FakeCognito, _model
 from tests.helpers import confirm_args, users_file
+from tests.virtual_time import local_client, virtual_time
 
 
 def closed_port() -> int:
@@ -182,18 +184,23 @@ async def sign_up(endpoint_url: str, username: str) -> str:
     return "ok"
 
 
+@virtual_time
 async def test_sign_ups_and_confirmations_share_the_user_creation_quota() -> None:
-    """With the bucket spent by confirmations, a live SignUp is throttled and counted apart."""
-    with FakeCognito(quota=2, burst=2) as fake:
-        fake.add_users(["a", "b"])
-        async with CognitoConfirmer(
-            fake.user_pool_id, endpoint_url=fake.endpoint_url, rate=10_000
-        ) as c:
-            report = await c.confirm_many(["a", "b"])
-        assert report.ok
-        assert await sign_up(fake.endpoint_url, "live-1") == "TooManyRequestsException"
-        stats = fake.stats()
-    assert stats.throttled_by_action == {"SignUp": 1}
+    """With the bucket spent by confirmations, a live SignUp is throttled and counted apart
+    (virtual time: the bucket refills only when the loop's clock says so, on any machine)."""
+    fake = FakeCognito(quota=2, burst=2)
+    fake.add_users(["a", "b"])
+    client = local_client(fake)
+    async with CognitoConfirmer(fake.user_pool_id, client=client, rate=10_000) as c:
+        report = await c.confirm_many(["a", "b"])
+    assert report.ok
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        await client.sign_up(ClientId="app", Username="live-1", Password="P4ss!")
+    assert caught.value.response["Error"]["Code"] == "TooManyRequestsException"
+    assert fake.stats().throttled_by_action == {"SignUp": 1}
+    await anyio.sleep(0.5)  # one token back at 2/s
+    assert await client.sign_up(ClientId="app", Username="live-2", Password="P4ss!") is not None
+    assert fake.user_status("live-2") == "UNCONFIRMED"
 
 
 async def test_a_sign_up_creates_an_unconfirmed_user() -> None:

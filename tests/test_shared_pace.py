@@ -1,4 +1,7 @@
-"""One pace per confirmer: confirm() and bulk runs share it; max_wait bounds a single confirm()."""
+"""One pace per confirmer: confirm() and bulk runs share it; max_wait bounds a single confirm().
+
+On virtual time (``tests.virtual_time``) with the fake in-process: the pace and max_wait's
+deadlines run on the loop's clock, the same on any machine."""
 
 from __future__ import annotations
 
@@ -14,6 +17,14 @@ from cognito_confirm import (
     ThrottledError,
 )
 from cognito_confirm.testing import FakeCognito
+from tests.virtual_time import local_client, virtual_time
+
+
+@pytest.fixture
+def fake() -> FakeCognito:
+    """A fake Cognito for this test, answering in-process (``local_client``)."""
+    return FakeCognito()
+
 
 FAST_RETRY = RetryPolicy(base_delay=0.01, max_delay=0.05)
 
@@ -21,12 +32,13 @@ FAST_RETRY = RetryPolicy(base_delay=0.01, max_delay=0.05)
 def confirmer(fake: FakeCognito, **options: object) -> CognitoConfirmer:
     return CognitoConfirmer(
         fake.user_pool_id,
-        endpoint_url=fake.endpoint_url,
+        client=local_client(fake),
         retry=FAST_RETRY,
         **options,  # type: ignore[arg-type]
     )
 
 
+@virtual_time
 async def test_confirm_and_stream_keep_one_pace(fake: FakeCognito) -> None:
     """A stream and single confirmations draw on the confirmer's one limiter."""
     fake.add_users([f"user{n}" for n in range(20)])
@@ -49,6 +61,7 @@ async def test_confirm_and_stream_keep_one_pace(fake: FakeCognito) -> None:
     assert fake.stats().summary()["confirmations_total"] == 20
 
 
+@virtual_time
 async def test_a_limiter_given_to_a_run_replaces_the_confirmers(fake: FakeCognito) -> None:
     """stream(limiter=...) paces that run with the given limiter, not the confirmer's."""
     fake.add_users(["a", "b"])
@@ -59,6 +72,7 @@ async def test_a_limiter_given_to_a_run_replaces_the_confirmers(fake: FakeCognit
         assert c.limiter is not own
 
 
+@virtual_time
 async def test_max_wait_raises_throttled_without_calling(fake: FakeCognito) -> None:
     """With a slot further away than max_wait, confirm() raises at once and sends nothing."""
     fake.add_users(["alice", "bob"])
@@ -79,6 +93,7 @@ async def test_max_wait_raises_throttled_without_calling(fake: FakeCognito) -> N
     assert fake.user_status("bob") == "UNCONFIRMED"
 
 
+@virtual_time
 async def test_max_wait_per_call_overrides_the_confirmers(fake: FakeCognito) -> None:
     """confirm(max_wait=...) waits for a slot the confirmer's default would not."""
     fake.add_users(["alice", "bob"])
@@ -88,13 +103,14 @@ async def test_max_wait_per_call_overrides_the_confirmers(fake: FakeCognito) -> 
     assert result.outcome is Outcome.CONFIRMED
 
 
+@virtual_time
 async def test_throttling_past_max_wait_carries_retry_after(fake: FakeCognito) -> None:
     """A throttled call whose backoff would end past max_wait gives up with retry_after."""
     fake.add_users(["alice"])
     fake.fail("alice", "TooManyRequestsException", times=None)
     slow_retry = RetryPolicy(base_delay=5.0, max_delay=5.0)
     async with CognitoConfirmer(
-        fake.user_pool_id, endpoint_url=fake.endpoint_url, retry=slow_retry, max_wait=0.5
+        fake.user_pool_id, client=local_client(fake), retry=slow_retry, max_wait=0.5
     ) as c:
         with pytest.raises(ThrottledError) as caught:
             await c.confirm("alice")

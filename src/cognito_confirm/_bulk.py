@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -41,6 +40,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._clock import now as loop_time
 from ._confirm import Confirmation, result_without_call
 from ._errors import ClientStateError, SetupError
 from ._gate import DEFAULT_OUTAGE_BUDGET, CallGate
@@ -449,20 +449,20 @@ async def collect(stream: ResultStream) -> BulkReport:
     So is an exception the input raised: the same attribute is set on it (``getattr(error,
     "partial_report", None)``), and a note says so.
     """
-    started = time.monotonic()
+    started = loop_time()
     results: list[ConfirmResult] = []
     try:
         async with stream:
             async for result in stream:
                 results.append(result)
     except SetupError as error:
-        error.partial_report = BulkReport.from_results(results, time.monotonic() - started)
+        error.partial_report = BulkReport.from_results(results, loop_time() - started)
         raise
     except Exception as error:
         if error is stream.input_error:
-            _attach(error, BulkReport.from_results(results, time.monotonic() - started))
+            _attach(error, BulkReport.from_results(results, loop_time() - started))
         raise
-    return BulkReport.from_results(results, time.monotonic() - started)
+    return BulkReport.from_results(results, loop_time() - started)
 
 
 def _attach(error: Exception, report: BulkReport) -> None:

@@ -10,7 +10,6 @@ import enum
 import functools
 import logging
 import random
-import time
 from collections.abc import AsyncIterable, Iterable, Mapping
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -21,6 +20,7 @@ from aiobotocore.session import AioSession
 
 from ._answers import register_answer_check
 from ._bulk import ResultStream, SkipCheck, collect
+from ._clock import now as loop_time
 from ._confirm import confirm_user
 from ._errors import BOTOCORE_SETUP_EXCEPTIONS, ClientStateError, CredentialsError
 from ._gate import DEFAULT_OUTAGE_BUDGET
@@ -300,7 +300,7 @@ class CognitoConfirmer:
             policy=self.retry,
             limiter=self.limiter,
             rng=self._rng,
-            deadline=None if wait is None else time.monotonic() + wait,
+            deadline=None if wait is None else loop_time() + wait,
         )
         return confirmation.unwrap()
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import enum
 import logging
 import math
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +35,7 @@ from typing import Final
 
 import anyio
 
+from ._clock import now as loop_time
 from ._errors import EndpointUnreachableError
 
 __all__ = ["DEFAULT_OUTAGE_BUDGET", "DOWN_USERS", "Admission", "CallGate"]
@@ -70,7 +70,7 @@ class CallGate:
 
     Args:
         outage_budget: Seconds without an answer after which an outage stops the run.
-        clock: Seconds, monotonic; injectable for tests.
+        clock: Seconds, monotonic (default: the running loop's); injectable for tests.
 
     Attributes:
         unreachable: The error the outage ended with, once one outlasted the budget.
@@ -80,7 +80,7 @@ class CallGate:
         self,
         *,
         outage_budget: float = DEFAULT_OUTAGE_BUDGET,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = loop_time,
     ) -> None:
         if not (outage_budget >= 0 and not math.isnan(outage_budget)):
             msg = f"outage_budget must be a number of seconds >= 0, got {outage_budget}"

@@ -103,12 +103,13 @@ from __future__ import annotations
 import logging
 import math
 import random
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Final
 
 import anyio
+
+from ._clock import now as loop_time
 
 __all__ = ["AdaptiveRateLimiter"]
 
@@ -180,7 +181,7 @@ class AdaptiveRateLimiter:
     Args:
         rate: The most calls per second the user allows; ``None`` for no ceiling of the
             user's (the pace still learns the quota).
-        clock: Seconds, monotonic; injectable for tests and simulations.
+        clock: Seconds, monotonic (default: the running loop's); injectable for simulations.
         sleep: How to wait; injectable likewise.
 
     Attributes:
@@ -193,7 +194,7 @@ class AdaptiveRateLimiter:
         self,
         rate: float | None,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = loop_time,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         rng: random.Random | None = None,
     ) -> None:

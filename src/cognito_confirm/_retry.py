@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 import math
 import random
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
 
 import anyio
 
+from ._clock import now as loop_time
 from ._errors import (
     CognitoConfirmError,
     InternalServerError,
@@ -132,9 +132,10 @@ async def call_with_retries(
     ``throttled()`` for a throttled call, ``answered()`` for any other answer from Cognito,
     nothing for a call that got no answer. ``username`` goes into the errors' context.
 
-    ``deadline`` (``time.monotonic()`` seconds) bounds the waiting, not the calls: no call is
-    started whose slot or backoff ends after it. The error is then a ``ThrottledError`` whose
-    ``retry_after`` says when room is expected (a caller such as a web request answers 429).
+    ``deadline`` (seconds on the loop's clock, ``_clock.now()``) bounds the waiting, not the
+    calls: no call is started whose slot or backoff ends after it. The error is then a
+    ``ThrottledError`` whose ``retry_after`` says when room is expected (a caller such as a web
+    request answers 429).
     ``policy.timeout`` bounds the user's calls too: one still running at that point is cut short.
 
     ``gate`` (a bulk run's; see ``_gate``) holds calls in an outage and after ``stop()``. A user
@@ -162,7 +163,7 @@ async def call_with_retries(
         attempts += 1
         if gate is not None:
             gate.sending()
-        called_at = time.monotonic()
+        called_at = loop_time()
         value, error = await _call(operation, username, budget.remaining(), gate, probe)
         unanswered = error is not None and _unanswered(error)
         _report(limiter, gate, sent_at, error, username, probe=probe)
@@ -175,7 +176,7 @@ async def call_with_retries(
             if gate.down:
                 # The outage took this user's calls, not the user: they count neither against
                 # the budget nor the timeout, and the gate holds the next one.
-                budget.hold(time.monotonic() - called_at)
+                budget.hold(loop_time() - called_at)
                 counted = 0
                 continue
         if not policy.should_retry(error, counted):
@@ -223,7 +224,7 @@ class _Budget:
     """One user's clock: ``deadline`` for the waits, ``policy.timeout`` for everything."""
 
     def __init__(self, policy: RetryPolicy, deadline: float | None) -> None:
-        self.started = time.monotonic()
+        self.started = loop_time()
         self._deadline = deadline
         self._timeout = policy.timeout
         self._held = 0.0
@@ -243,7 +244,7 @@ class _Budget:
 
     def remaining(self) -> float | None:
         ends = self._user_deadline()
-        return None if ends is None else ends - time.monotonic()
+        return None if ends is None else ends - loop_time()
 
     def expired(self) -> bool:
         remaining = self.remaining()
@@ -252,12 +253,12 @@ class _Budget:
     def too_late(self, pause: float) -> bool:
         """Whether a backoff of ``pause`` s would end after the deadline or the timeout."""
         ends = self.wait_until()
-        return ends is not None and time.monotonic() + pause > ends
+        return ends is not None and loop_time() + pause > ends
 
     def ended(
         self, error: CognitoConfirmError | None, attempts: int, value: _T | None = None
     ) -> Attempts[_T]:
-        elapsed = time.monotonic() - self.started
+        elapsed = loop_time() - self.started
         request_id = _request_id(value) if error is None else error.request_id
         return Attempts(value, error, attempts, elapsed, request_id)
 
@@ -297,7 +298,7 @@ async def _slot(
     (or if ``gate`` was stopped meanwhile)."""
     if limiter is None:
         return 0.0
-    max_wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+    max_wait = None if deadline is None else max(0.0, deadline - loop_time())
     if gate is None or limiter.wait_time() == 0:
         # No wait to interrupt: a cancel scope per call costs more than the rest of the engine.
         return await limiter.acquire(max_wait)

@@ -30,6 +30,7 @@ from cognito_confirm.cli.tally import Tally
 from cognito_confirm.cli.userpool import EmailVerifier
 from cognito_confirm.testing import FakeCognito
 from tests.helpers import MotoPool, confirm_args, users_file
+from tests.virtual_time import local_client, virtual_time
 
 TIMEOUT = 60.0
 
@@ -620,10 +621,11 @@ def test_help_and_version() -> None:
     assert "Usage" in run().output
 
 
-async def test_abandoned_run_still_writes_completed_results(
-    fake: FakeCognito, report: Path
-) -> None:
-    """Results complete but not yet taken when the run is abandoned still get their line."""
+@virtual_time
+async def test_abandoned_run_still_writes_completed_results(report: Path) -> None:
+    """Results complete but not yet taken when the run is abandoned still get their line
+    (virtual time, the fake in-process: abandoned after 0.5 s of the loop's clock)."""
+    fake = FakeCognito()
     names = [f"a{n:02d}" for n in range(40)]
     fake.add_users(names)
     delivered: list[str] = []
@@ -636,7 +638,7 @@ async def test_abandoned_run_still_writes_completed_results(
             await super()._deliver(result, email_stage)
 
     settings = RunSettings(fake.user_pool_id, concurrency=4, show_progress=False)
-    async with CognitoConfirmer(fake.user_pool_id, endpoint_url=fake.endpoint_url) as confirmer:
+    async with CognitoConfirmer(fake.user_pool_id, client=local_client(fake)) as confirmer:
         writer = ReportWriter.create(report)
         run = Stuck(
             confirmer, IterableSource(names), writer, settings, skip=None, display=NoProgress()

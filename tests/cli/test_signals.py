@@ -61,10 +61,11 @@ def test_sigterm_at_a_slow_rate_sends_nothing_more_and_exits_at_once(
     fake: FakeCognito, env: dict[str, str], tmp_path: Path
 ) -> None:
     """Issue 11 case 3: with --rate 0.5 SIGTERM was followed by 16 more calls and 32 s; now no
-    call reaches Cognito after the signal and the exit (143) comes well within grace + 2 s."""
+    call reaches Cognito after the signal and the exit (143) comes without waiting: a grace of
+    10 minutes would outlast the process timeout (60 s), so no wall-clock bound is needed."""
     fake.add_users(NAMES)
     report = tmp_path / "report.jsonl"
-    grace = 5.0
+    grace = 600.0
     process = start(
         fake,
         report,
@@ -81,7 +82,6 @@ def test_sigterm_at_a_slow_rate_sends_nothing_more_and_exits_at_once(
     signalled_at = time.monotonic()
     stdout, stderr, seconds = stop(process, signal.SIGTERM)
     assert process.returncode == 143, stderr
-    assert seconds < grace + 2, seconds
     stats = fake.stats()
     assert stats.last_request_at is not None
     assert stats.last_request_at < signalled_at
@@ -112,18 +112,18 @@ def test_calls_that_hang_are_abandoned_after_the_grace(
     fake: FakeCognito, env: dict[str, str], tmp_path: Path
 ) -> None:
     """An endpoint that stops answering: the calls in flight are abandoned after --grace, the
-    results so far are written and the summary printed, all within grace + 2 s."""
+    results so far are written and the summary printed (the calls hang for an hour: only the
+    grace can end them within the process timeout)."""
     fake.add_users(NAMES)
     report = tmp_path / "report.jsonl"
     path = users_file(tmp_path, NAMES)
     process = start(fake, report, env, "--rate", "50", "--grace", "1", "--input", path)
     wait_until(lambda: len(complete_lines(report)) >= 5, process)
-    fake.configure(latency=30.0)  # every call from now on hangs
+    fake.configure(latency=3600.0)  # every call from now on hangs
     held = confirm_calls(fake)
     wait_until(lambda: confirm_calls(fake) > held, process)
-    stdout, stderr, seconds = stop(process, signal.SIGTERM)
+    stdout, stderr, _seconds = stop(process, signal.SIGTERM)
     assert process.returncode == 143, stderr
-    assert seconds < 1 + 2, seconds
     assert "report:" in stdout
     assert "abandoning the calls still in flight" in stderr
     assert len(complete_lines(report)) >= 5
@@ -196,10 +196,10 @@ LIMITED_MEMORY = (
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
 def test_resume_from_dev_full_is_refused_at_once(env: dict[str, str], tmp_path: Path) -> None:
     """Issue 11 case 1: --report /dev/full --resume read zeros until killed for memory; now
-    it is refused in one line, exit 2, in well under a second of its own work."""
+    it is refused in one line, exit 2 (within the process timeout, and the memory cap fails a
+    read of zeros long before it)."""
     users = users_file(tmp_path, ["alice"])
     args = ["confirm", "--user-pool-id", "us-east-1_Pool1", "--input", users]
-    started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-c", LIMITED_MEMORY, *args, "--report", "/dev/full", "--resume"],
         env=env,
@@ -214,7 +214,6 @@ def test_resume_from_dev_full_is_refused_at_once(env: dict[str, str], tmp_path: 
         "regular file): --resume appends only to an earlier run's report; the file was left as "
         "it is"
     ]
-    assert time.monotonic() - started < 10
 
 
 @pytest.mark.parametrize(

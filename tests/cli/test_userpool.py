@@ -22,23 +22,31 @@ from cognito_confirm.cli.userpool import (
     describe_pool,
 )
 from cognito_confirm.testing import FakeCognito
+from tests.virtual_time import local_client, virtual_time
 
 UNPACED = 10_000.0
 """A ceiling so high that, against a fake without a quota, no call waits for the pace."""
 
 
-def confirmer_for(fake: FakeCognito, pool_id: str | None = None) -> CognitoConfirmer:
+def confirmer_for(
+    fake: FakeCognito, pool_id: str | None = None, *, local: bool = False
+) -> CognitoConfirmer:
+    """Over HTTP, or with ``local`` in-process on the loop's clock (``tests.virtual_time``)."""
+    if local:
+        return CognitoConfirmer(
+            pool_id or fake.user_pool_id, client=local_client(fake), rate=UNPACED
+        )
     return CognitoConfirmer(
         pool_id or fake.user_pool_id, endpoint_url=fake.endpoint_url, rate=UNPACED
     )
 
 
 async def confirm_from_pool(
-    fake: FakeCognito, *, rate: float | None = None
+    fake: FakeCognito, *, rate: float | None = None, local: bool = False
 ) -> tuple[Counter[str], UnconfirmedUsers]:
     """Confirm the pool's UNCONFIRMED users as the command line does; count results by name."""
     seen: Counter[str] = Counter()
-    async with confirmer_for(fake) as confirmer:
+    async with confirmer_for(fake, local=local) as confirmer:
         source = UnconfirmedUsers(confirmer.client, fake.user_pool_id, rate=rate)
         try:
             async with confirmer.stream(source, concurrency=8) as results:
@@ -77,15 +85,17 @@ async def test_from_pool_ends_when_only_failed_users_remain(fake: FakeCognito) -
     assert fake.status_counts() == {"CONFIRMED": 125, "UNCONFIRMED": 5}
 
 
+@virtual_time
 async def test_from_pool_backs_off_when_listing_is_throttled() -> None:
-    """TooManyRequestsException on ListUsers slows the listing down; no user is lost."""
-    with FakeCognito(list_quota=2) as fake:
-        fake.add_users(f"user{n:03d}" for n in range(70))
-        seen, source = await confirm_from_pool(fake, rate=50.0)
-        assert fake.stats().throttled > 0
-        assert source.limiter.cuts > 0
-        assert len(seen) == 70
-        assert fake.status_counts() == {"CONFIRMED": 70}
+    """TooManyRequestsException on ListUsers slows the listing down; no user is lost (virtual
+    time, in-process: over HTTP a loaded machine listed too slowly to be throttled at all)."""
+    fake = FakeCognito(list_quota=2)
+    fake.add_users(f"user{n:03d}" for n in range(70))
+    seen, source = await confirm_from_pool(fake, rate=50.0, local=True)
+    assert fake.stats().throttled > 0
+    assert source.limiter.cuts > 0
+    assert len(seen) == 70
+    assert fake.status_counts() == {"CONFIRMED": 70}
 
 
 async def test_from_pool_unknown_pool_ends_with_the_error(fake: FakeCognito) -> None:

@@ -9,15 +9,22 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import anyio
 import pytest
-from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from cognito_confirm.testing import FakeCognito
 from tests.testing.test_fake_cognito import POOL, cognito, cognito_call, confirm_error, raw_request
+from tests.virtual_time import local_client, virtual_time
 
 
 def address(fake: FakeCognito) -> tuple[str, int]:
@@ -62,21 +69,26 @@ async def test_fail_all_answers_any_code_after_n_calls(fake: FakeCognito) -> Non
     assert fake.user_status("c") == "UNCONFIRMED"
 
 
-async def test_fail_all_unknown_code_for_seconds_then_heal(fake: FakeCognito) -> None:
-    """A made-up code at HTTP 418 lasts `seconds`; heal() ends one set without a limit."""
+@virtual_time
+async def test_fail_all_unknown_code_for_seconds_then_heal() -> None:
+    """A made-up code at HTTP 418 lasts `seconds` (of the loop's clock, in-process: the same
+    fault timers as over HTTP); heal() ends one set without a limit."""
+    fake = FakeCognito()
     fake.add_users(["a", "b"])
-    async with cognito(fake) as client:
-        # Set once the client exists: creating one can take longer than the fault lasts.
-        fake.fail_all("TeapotException", status=418, seconds=1.0)
-        error = await confirm_error(client, "a")
-        assert error.response["Error"]["Code"] == "TeapotException"
-        assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 418
-        await anyio.sleep(1.05)
-        await client.admin_confirm_sign_up(UserPoolId=POOL, Username="a")
-        fake.fail_all("InternalErrorException", status=500)
-        await confirm_error(client, "b")
-        fake.heal()
-        await client.admin_confirm_sign_up(UserPoolId=POOL, Username="b")
+    client = local_client(fake)
+    fake.fail_all("TeapotException", status=418, seconds=1.0)
+    error = await confirm_error(client, "a")
+    assert error.response["Error"]["Code"] == "TeapotException"
+    assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 418
+    await anyio.sleep(0.99)
+    await confirm_error(client, "a")  # still within the second
+    await anyio.sleep(0.02)
+    await client.admin_confirm_sign_up(UserPoolId=POOL, Username="a")
+    fake.fail_all("InternalErrorException", status=500)
+    await anyio.sleep(3600)
+    await confirm_error(client, "b")
+    fake.heal()
+    await client.admin_confirm_sign_up(UserPoolId=POOL, Username="b")
     assert fake.status_counts() == {"CONFIRMED": 2}
 
 
@@ -125,21 +137,35 @@ def cognito_call_raw(fake: FakeCognito) -> tuple[int, dict[str, str], bytes]:
 
 
 async def test_go_dark_refuse_then_back_on_the_same_port(fake: FakeCognito) -> None:
-    """refuse: connecting fails at once (botocore: EndpointConnectionError), then it answers."""
+    """refuse: connecting fails at once (botocore: EndpointConnectionError, not a connect
+    timeout), then, the period over, the same port answers again."""
     fake.add_user("alice")
     async with cognito(fake) as client:
         await client.describe_user_pool(UserPoolId=POOL)  # a keep-alive connection is open
-        fake.go_dark(2.0)  # long enough for a loaded machine to do the checks inside it
-        await anyio.sleep(0.05)
-        with pytest.raises(ConnectionRefusedError):
-            socket.create_connection(address(fake), timeout=1).close()
-        started = time.monotonic()
-        with pytest.raises((EndpointConnectionError, ConnectionClosedError)):
+        fake.go_dark()
+        await wait_for(lambda: refused(fake))
+        with pytest.raises((EndpointConnectionError, ConnectionClosedError)) as caught:
             await client.admin_confirm_sign_up(UserPoolId=POOL, Username="alice")
-        assert time.monotonic() - started < 1.5  # refused at once, not after a timeout
-        await anyio.sleep(max(0.0, 2.1 - (time.monotonic() - started)))
+        assert not isinstance(caught.value, ConnectTimeoutError)  # refused, not timed out
+        fake.go_dark(0.2)  # a period that ends by itself: the fake listens again
+        await wait_for(lambda: not refused(fake))
         await client.admin_confirm_sign_up(UserPoolId=POOL, Username="alice")
     assert fake.user_status("alice") == "CONFIRMED"
+
+
+def refused(fake: FakeCognito) -> bool:
+    try:
+        socket.create_connection(address(fake), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+async def wait_for(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` (the fake's thread changes it), with a timeout far past any load."""
+    with anyio.fail_after(30):
+        while not condition():  # noqa: ASYNC110 - the fake's listening socket has no event
+            await anyio.sleep(0.02)
 
 
 async def test_go_dark_after_n_calls_and_heal(fake: FakeCognito) -> None:
@@ -150,11 +176,9 @@ async def test_go_dark_after_n_calls_and_heal(fake: FakeCognito) -> None:
         await client.admin_confirm_sign_up(UserPoolId=POOL, Username="a")
         with pytest.raises(ConnectionClosedError):
             await client.admin_confirm_sign_up(UserPoolId=POOL, Username="b")
-        await anyio.sleep(0.05)
-        with pytest.raises(ConnectionRefusedError):
-            socket.create_connection(address(fake), timeout=1).close()
+        await wait_for(lambda: refused(fake))  # was a 0.05 s sleep: too short under load
         fake.heal()
-        await anyio.sleep(0.05)
+        await wait_for(lambda: not refused(fake))
         await client.admin_confirm_sign_up(UserPoolId=POOL, Username="b")
     stats = fake.stats()
     assert stats.dark_requests == 1
@@ -171,16 +195,32 @@ def test_go_dark_drop_answers_nothing(fake: FakeCognito) -> None:
     assert fake.user_status("alice") == "UNCONFIRMED"
 
 
-def test_go_dark_hang_holds_until_the_period_ends(fake: FakeCognito) -> None:
-    """hang: no answer while dark; at the end of the period the connection closes, unanswered."""
-    fake.go_dark(0.5, mode="hang")
-    started = time.monotonic()
-    assert exchange_raw(fake) == b""
-    assert 0.45 <= time.monotonic() - started < 3
+def test_go_dark_hang_holds_until_healed(fake: FakeCognito) -> None:
+    """hang: no answer while dark (over HTTP, no byte on the wire)."""
     fake.go_dark(mode="hang")
     with pytest.raises(TimeoutError):
         exchange_raw(fake, timeout=0.3)
     fake.heal()
+
+
+@virtual_time
+async def test_go_dark_hang_holds_until_the_period_ends() -> None:
+    """hang for 0.5 s: the call is held, unanswered, exactly until the period ends (loop
+    seconds, in-process); the client's read timeout cuts a longer one."""
+    fake = FakeCognito()
+    fake.add_user("alice")
+    client = fake.local_client(read_timeout=2.0)
+    fake.go_dark(0.5, mode="hang")
+    started = anyio.current_time()
+    with pytest.raises(ConnectionClosedError):
+        await client.admin_confirm_sign_up(UserPoolId=POOL, Username="alice")
+    assert 0.5 <= anyio.current_time() - started < 0.6
+    fake.go_dark(mode="hang")
+    started = anyio.current_time()
+    with pytest.raises(ReadTimeoutError):
+        await client.admin_confirm_sign_up(UserPoolId=POOL, Username="alice")
+    assert anyio.current_time() - started == pytest.approx(2.0, abs=0.06)
+    assert fake.user_status("alice") == "UNCONFIRMED"
 
 
 def test_fault_arguments_are_checked(fake: FakeCognito) -> None:

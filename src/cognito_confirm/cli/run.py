@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import nullcontext
@@ -16,6 +15,7 @@ from anyio.abc import TaskGroup, TaskStatus
 
 from .._bulk import ResultStream, SkipCheck, Triage
 from .._client import DEFAULT_MAX_CONNECTIONS, CognitoConfirmer
+from .._clock import now as loop_time
 from .._errors import SetupError, UserPoolNotFoundError
 from .._gate import DEFAULT_OUTAGE_BUDGET
 from .._result import ConfirmResult, Outcome
@@ -414,7 +414,7 @@ async def dry_run(
 
     Exit 1 when some input item is invalid, since the real run would end with 1 too.
     """
-    started = time.monotonic()
+    started = loop_time()
     pool = await describe_pool(confirmer.client, confirmer.user_pool_id)
     counts = await _triage_input(source, skip, case_sensitive=pool.case_sensitive)
     if source.error is not None:
@@ -426,7 +426,7 @@ async def dry_run(
             user_pool_id=pool.user_pool_id,
             pool_name=pool.name,
             estimated_users=pool.estimated_users,
-            elapsed=time.monotonic() - started,
+            elapsed=loop_time() - started,
             exit_code=code,
         )
         print_json(summary)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Final
 
+from .._clock import now as loop_time
 from .._result import ConfirmResult, Outcome
 from .report import EmailCheck
 
@@ -57,7 +57,7 @@ class Tally:
     elapsed: float = 0.0
     not_ok: int = 0
     earlier: dict[str, tuple[Outcome, bool]] | None = None
-    _started: float = field(default_factory=time.monotonic, init=False, repr=False)
+    _started: float = field(default_factory=loop_time, init=False, repr=False)
 
     def add(self, result: ConfirmResult, email: EmailCheck | None) -> None:
         """Count one user's result (and its email check)."""
@@ -110,7 +110,7 @@ class Tally:
 
     def finish(self) -> None:
         """Stop the clock."""
-        self.elapsed = time.monotonic() - self._started
+        self.elapsed = loop_time() - self._started
 
 
 def _label(result: ConfirmResult) -> str:

@@ -106,6 +106,7 @@ class Backend:
         self.pool_id = pool_id
         self._lock = threading.Lock()
         self._config = config
+        self._clock: Callable[[], float] = time.monotonic
         self._buckets: dict[str, QuotaGate | None] = {}
         self._rebuild_buckets()
         self._rng = random.Random(seed)  # noqa: S311 - fault injection, not cryptography
@@ -116,7 +117,7 @@ class Backend:
         self._counters = Counters()
         self._in_flight = 0
         self._drops = 0
-        self.faults = Faults()
+        self.faults = Faults(self.now)
         self._handlers: dict[str, _Handler] = {
             "AdminConfirmSignUp": self._confirm,
             "ListUsers": self._list_users,
@@ -171,21 +172,33 @@ class Backend:
             self._counters = Counters(max_in_flight=self._in_flight)
         self.faults.reset_counts()
 
+    def now(self) -> float:
+        """The fake's clock: the wall clock's, or the loop's of a ``LocalClient``."""
+        return self._clock()
+
+    def use_clock(self, clock: Callable[[], float]) -> None:
+        """Measure quotas, timed faults and stats on ``clock`` from now on."""
+        with self._lock:
+            self._clock = clock
+            self._rebuild_buckets()
+
     @property
     def latency(self) -> float:
         with self._lock:
             return self._config.latency
 
     def _rebuild_buckets(self) -> None:
-        config, old = self._config, self._buckets
+        config, old, clock = self._config, self._buckets, self.now
         windows = config.quota_windows
         self._buckets = {
             "UserCreation": quota_gate(
-                config.quota, config.burst, old.get("UserCreation"), windows=windows
+                config.quota, config.burst, old.get("UserCreation"), windows=windows, clock=clock
             ),
-            "UserList": quota_gate(config.list_quota, None, old.get("UserList"), windows=windows),
+            "UserList": quota_gate(
+                config.list_quota, None, old.get("UserList"), windows=windows, clock=clock
+            ),
             "UserUpdate": quota_gate(
-                config.update_quota, None, old.get("UserUpdate"), windows=windows
+                config.update_quota, None, old.get("UserUpdate"), windows=windows, clock=clock
             ),
         }
 
@@ -201,7 +214,7 @@ class Backend:
             if call.confirm:
                 username = None if body is None else body.get("Username")
                 counters.confirm_calls[str(username)] += 1
-                now = time.monotonic()
+                now = self.now()
                 if counters.first_request_at is None:
                     counters.first_request_at = now
                 counters.last_request_at = now

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from types import TracebackType
-from typing import Final, Self, Unpack
+from typing import TYPE_CHECKING, Final, Self, Unpack
 
 from ._backend import DEFAULT_MESSAGES, Backend, Rule
 from ._faults import HTML, Answer, DarkMode, aws_error_answer, page_answer
 from ._http import ServerThread
 from ._model import UNCONFIRMED, Config, FakeConfig
 from ._stats import FakeStats
+
+if TYPE_CHECKING:
+    from ._local import LocalClient
 
 __all__ = ["FakeCognito"]
 
@@ -116,6 +119,38 @@ class FakeCognito:
         if self._thread is None:
             raise RuntimeError("FakeCognito is not started: use start() or a with block")
         return f"http://{self._host}:{self._thread.port}"
+
+    def local_client(
+        self,
+        *,
+        access_key: str = "testing",
+        read_timeout: float = 60.0,
+        max_pool_connections: int = 10,
+    ) -> LocalClient:
+        """A client for ``client=`` that runs this fake in-process on the running event loop.
+
+        From this call on, quotas, timed faults (``seconds=``), latency and the stats' times
+        run on that loop's clock and sleep (``anyio.current_time``, ``anyio.sleep``): under a
+        virtual-time loop (e.g. ``looptime``) a test of a two-second outage takes no wall time
+        and gives the same answer on any machine. Call it inside the loop, before the faults
+        with ``seconds``; do not serve HTTP from this fake at the same time. A call that hangs
+        fails after ``read_timeout`` seconds, as botocore's would; at most
+        ``max_pool_connections`` calls are in flight (aiobotocore's default, 10). See
+        ``_local``'s docstring for what it raises; HTML pages (:meth:`answer_html`) need the
+        HTTP fake.
+        """
+        # Imported here: the HTTP fake itself needs only the standard library.
+        import anyio
+
+        from ._local import LocalClient
+
+        self._backend.use_clock(anyio.current_time)
+        return LocalClient(
+            self._backend,
+            access_key=access_key,
+            read_timeout=read_timeout,
+            max_pool_connections=max_pool_connections,
+        )
 
     def add_user(
         self, username: str, status: str = UNCONFIRMED, attributes: Mapping[str, str] | None = None

@@ -27,6 +27,7 @@ import json
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Final, Literal, get_args
@@ -106,7 +107,8 @@ class Faults:
         taken_over: Cognito calls answered by a takeover.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._fault: _Fault | None = None
         self.dark_requests = 0
@@ -124,7 +126,7 @@ class Faults:
         fault = _Fault(what, after, seconds)
         with self._lock:
             if after == 0:
-                self._start(fault, time.monotonic())
+                self._start(fault, self._clock())
             self._fault = fault
 
     def heal(self) -> None:
@@ -135,14 +137,14 @@ class Faults:
     def on_request(self) -> Answer | DarkMode | None:
         """What to do with a Cognito call arriving now: None to serve it as Cognito would."""
         with self._lock:
-            fault = self._current(time.monotonic())
+            fault = self._current(self._clock())
             if fault is None:
                 return None
             if not fault.started:
                 if fault.countdown > 0:
                     fault.countdown -= 1
                     return None
-                self._start(fault, time.monotonic())
+                self._start(fault, self._clock())
             if isinstance(fault.what, Answer):
                 self.taken_over += 1
             else:
@@ -152,7 +154,7 @@ class Faults:
     def dark(self) -> tuple[DarkMode | None, float | None]:
         """The dark mode in force (None: none) and when it ends (None: not by itself)."""
         with self._lock:
-            fault = self._current(time.monotonic())
+            fault = self._current(self._clock())
             if fault is None or not fault.started or isinstance(fault.what, Answer):
                 return None, None
             return fault.what, fault.until

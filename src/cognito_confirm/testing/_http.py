@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -413,6 +412,6 @@ class ServerThread:
                 except OSError:  # the port is taken for now: try again soon
                     await asyncio.sleep(_HANG_POLL)
                     continue
-            timeout = None if until is None else max(0.0, until - time.monotonic())
+            timeout = None if until is None else max(0.0, until - self._backend.now())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), timeout)
