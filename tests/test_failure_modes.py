@@ -7,7 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from cognito_confirm import CognitoConfirmer, EndpointNotCognitoError, Outcome, RetryPolicy
+from cognito_confirm import (
+    CognitoConfirmer,
+    EndpointNotCognitoError,
+    LambdaTriggerError,
+    Outcome,
+    RepeatedFailureError,
+    RetryPolicy,
+)
 from cognito_confirm.testing import FakeCognito
 
 FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
@@ -71,3 +78,27 @@ async def test_an_empty_200_body_is_no_confirmation(fake: FakeCognito) -> None:
     assert report is not None
     assert report.counts[Outcome.CONFIRMED] == 0
     assert fake.user_status("alice") == "UNCONFIRMED"
+
+
+async def test_repeated_failure_names_no_user(fake: FakeCognito) -> None:
+    """The server's message naming each user stays out of RepeatedFailureError's text."""
+    names = ["alice.secret", "bob.secret", "carol.secret", "dave.secret"]
+    fake.add_users(names)
+    for name in names:
+        fake.fail(name, "WeirdException", message=f"cannot handle {name} today")
+    async with confirmer(fake) as c:
+        with pytest.raises(RepeatedFailureError) as raised:
+            await c.confirm_many(names, concurrency=1)
+    assert "secret" not in str(raised.value)
+    assert raised.value.error.message.startswith("cannot handle")  # kept, for DEBUG
+
+
+async def test_a_server_message_quoting_the_user_is_scrubbed_in_str(fake: FakeCognito) -> None:
+    """str() of a per-user error never shows the username, even when Cognito's message has it."""
+    fake.add_user("erin.secret")
+    fake.fail("erin.secret", "UserLambdaValidationException", message="erin.secret is banned")
+    async with confirmer(fake) as c:
+        with pytest.raises(LambdaTriggerError) as raised:
+            await c.confirm("erin.secret")
+    assert "secret" not in str(raised.value)
+    assert raised.value.username == "erin.secret"

@@ -117,7 +117,15 @@ class CognitoConfirmError(Exception):
     def __str__(self) -> str:
         prefix = f"{self.code}: " if self.code else ""
         suffix = f" (request id {self.request_id})" if self.request_id else ""
-        return f"{prefix}{self.message}{suffix}"
+        return f"{prefix}{self.safe_message}{suffix}"
+
+    @property
+    def safe_message(self) -> str:
+        """``message`` with the username taken out: a server's message may quote it (a Lambda
+        trigger's often does), and ``str()`` ends up in logs."""
+        if not self.username:
+            return self.message
+        return self.message.replace(self.username, "<username>")
 
 
 class UserNotFoundError(CognitoConfirmError):
@@ -270,10 +278,12 @@ class RepeatedFailureError(SetupError):
 
     def __init__(self, error: CognitoConfirmError, count: int) -> None:
         status = f" (HTTP {error.http_status})" if error.http_status is not None else ""
+        # The server's message is not quoted: it may name the user or echo ClientMetadata
+        # (a trigger's message does), and this one reaches stderr and the JSON summary. It is
+        # in ``error.message`` and in the users' results.
         message = (
             f"{count} users in a row failed with {error.code or type(error).__name__}{status}, "
-            f"with no success in between: an error about the run, not the users; "
-            f"stopped. The last message: {error.message}"
+            f"with no success in between: an error about the run, not the users; stopped"
         )
         super().__init__(
             message, code=error.code, request_id=error.request_id, http_status=error.http_status

@@ -105,7 +105,7 @@ class Judge:
 
 def _unreachable(error: CognitoConfirmError) -> EndpointUnreachableError:
     what = error.code or error.__class__.__name__
-    msg = f"no answer from Cognito at the start of the run after {what}: {error.message}"
+    msg = f"no answer from Cognito at the start of the run after {what}: {error.safe_message}"
     return EndpointUnreachableError(
         msg, code=error.code, request_id=error.request_id, http_status=error.http_status
     )
