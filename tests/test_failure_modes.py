@@ -9,6 +9,7 @@ import pytest
 
 from cognito_confirm import (
     CognitoConfirmer,
+    ConfirmResult,
     EndpointNotCognitoError,
     LambdaTriggerError,
     Outcome,
@@ -102,3 +103,23 @@ async def test_a_server_message_quoting_the_user_is_scrubbed_in_str(fake: FakeCo
             await c.confirm("erin.secret")
     assert "secret" not in str(raised.value)
     assert raised.value.username == "erin.secret"
+
+
+async def test_a_skip_check_that_raises_comes_out_unwrapped(fake: FakeCognito) -> None:
+    """A skip= callback's own exception ends the run as itself, like an input's, not a group."""
+    names = [f"u{n}" for n in range(20)]
+    fake.add_users(names)
+
+    def skip(name: str) -> str | None:
+        if name == "u10":
+            msg = "the resume file went away"
+            raise OSError(msg)
+        return None
+
+    got: list[ConfirmResult] = []
+    async with confirmer(fake) as c:
+        with pytest.raises(OSError, match="the resume file went away"):
+            async with c.stream(names, skip=skip, concurrency=4) as results:
+                got.extend([result async for result in results])
+    assert len(got) <= 10
+    assert "u10" not in fake.stats().confirm_calls
