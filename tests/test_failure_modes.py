@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterator
 
+import anyio
 import pytest
 
 from cognito_confirm import (
+    ClientStateError,
     CognitoConfirmer,
     ConfirmResult,
     EndpointNotCognitoError,
@@ -123,3 +126,17 @@ async def test_a_skip_check_that_raises_comes_out_unwrapped(fake: FakeCognito) -
                 got.extend([result async for result in results])
     assert len(got) <= 10
     assert "u10" not in fake.stats().confirm_calls
+
+
+async def test_a_confirmer_used_from_another_event_loop_says_so(fake: FakeCognito) -> None:
+    """From a second loop (another thread's asyncio.run): ClientStateError, nothing sent."""
+    fake.add_user("alice")
+    async with confirmer(fake) as c:
+
+        def elsewhere() -> None:
+            asyncio.run(c.confirm("alice"))
+
+        with pytest.raises(ClientStateError, match="another event loop"):
+            await anyio.to_thread.run_sync(elsewhere)
+        assert fake.stats().confirm_calls == {}
+        assert (await c.confirm("alice")).outcome is Outcome.CONFIRMED

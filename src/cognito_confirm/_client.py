@@ -6,6 +6,7 @@ work is done below it: one user in ``_confirm``, many in ``_bulk``.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import functools
 import logging
@@ -152,6 +153,7 @@ class CognitoConfirmer:
         self._client: CognitoIdentityProviderClient | None = None
         self._exit_stack: AsyncExitStack | None = None
         self._state = _State.UNOPENED
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.retry = retry if retry is not None else RetryPolicy()
         self._max_connections = max_connections
         self._rng = random.Random()  # noqa: S311 - backoff jitter, not security
@@ -173,6 +175,7 @@ class CognitoConfirmer:
             msg = f"this CognitoConfirmer is {self._state.value}; create a new one"
             raise ClientStateError(msg)
         self._state = _State.OPEN
+        self._loop = asyncio.get_running_loop()
         if self._injected is not None:
             self._client = self._injected
         else:
@@ -250,6 +253,14 @@ class CognitoConfirmer:
             msg = (
                 f"this CognitoConfirmer is {self._state.value}: use it inside "
                 "`async with CognitoConfirmer(...) as confirmer:`"
+            )
+            raise ClientStateError(msg)
+        if _running_loop() not in (None, self._loop):
+            # aiobotocore's connections belong to the loop that opened them: from another one a
+            # call fails only after its retries, leaving a transport unclosed.
+            msg = (
+                "this CognitoConfirmer was opened on another event loop: open one per loop "
+                "(or thread), inside that loop's `async with`"
             )
             raise ClientStateError(msg)
         return self._client
@@ -362,6 +373,13 @@ class CognitoConfirmer:
             outage_budget=outage_budget,
         )
         return await collect(stream)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _checked_rate(rate: object) -> float | None:
