@@ -24,6 +24,7 @@ LIBRARY = [
     "EndpointNotCognitoError",
     "EndpointUnreachableError",
     "InternalServerError",
+    "InvalidClientMetadataError",
     "InvalidParameterError",
     "InvalidUserPoolIdError",
     "InvalidUsernameError",

@@ -14,6 +14,7 @@ from cognito_confirm import (
     CognitoConfirmer,
     ConfirmResult,
     EndpointNotCognitoError,
+    InvalidClientMetadataError,
     LambdaTriggerError,
     Outcome,
     RepeatedFailureError,
@@ -140,3 +141,24 @@ async def test_a_confirmer_used_from_another_event_loop_says_so(fake: FakeCognit
             await anyio.to_thread.run_sync(elsewhere)
         assert fake.stats().confirm_calls == {}
         assert (await c.confirm("alice")).outcome is Outcome.CONFIRMED
+
+
+@pytest.mark.parametrize("metadata", [{"source": 12345}, {"source": ["pa55word"]}, {7: "x"}, "x=y"])
+async def test_client_metadata_that_is_not_strings_is_refused_before_any_call(
+    fake: FakeCognito, metadata: object
+) -> None:
+    """Non-string ClientMetadata: InvalidClientMetadataError (a ValueError), value never shown."""
+    fake.add_users(["alice", "bob", "carol", "dave"])
+    async with confirmer(fake) as c:
+        with pytest.raises(InvalidClientMetadataError) as one:
+            await c.confirm("alice", client_metadata=metadata)  # type: ignore[arg-type]
+        with pytest.raises(InvalidClientMetadataError) as many:
+            await c.confirm_many(["alice", "bob", "carol", "dave"], client_metadata=metadata)  # type: ignore[arg-type]
+    for raised in (one, many):
+        assert isinstance(raised.value, ValueError)
+        assert "12345" not in str(raised.value)
+        assert "pa55word" not in str(raised.value)
+    if isinstance(metadata, dict) and "source" in metadata:
+        assert "'source'" in str(one.value)
+    assert fake.stats().confirm_calls == {}
+

@@ -29,7 +29,7 @@ from ._quota import DEFAULT_RESERVE, QuotaReading, read_user_creation_quota
 from ._ratelimit import AdaptiveRateLimiter
 from ._result import BulkReport, ConfirmResult
 from ._retry import RetryPolicy
-from ._validation import check_user_pool_id, check_username, region_of
+from ._validation import check_client_metadata, check_user_pool_id, check_username, region_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
@@ -293,17 +293,20 @@ class CognitoConfirmer:
         Returns a result whose outcome is ``CONFIRMED`` or ``ALREADY_CONFIRMED``. Transient
         failures are retried as ``retry`` says, in the confirmer's shared pace. Raises
         ``InvalidUsernameError`` (a ``ValueError``) before any call for a username botocore's
-        model rejects, ``ThrottledError`` (with ``retry_after``) when the pace has no slot, or
+        model rejects, ``InvalidClientMetadataError`` (a ``ValueError``) likewise for
+        ``client_metadata`` that is not a map of strings to strings,
+        ``ThrottledError`` (with ``retry_after``) when the pace has no slot, or
         no room for a retry, within ``max_wait`` seconds (default: the confirmer's; None waits
         as long as it takes), and a ``CognitoConfirmError`` subclass for every other failure.
         """
         check_username(username)
+        metadata = check_client_metadata(client_metadata)
         wait = self.max_wait if max_wait == "default" else max_wait
         confirmation = await confirm_user(
             self.client,
             self.user_pool_id,
             username,
-            client_metadata=client_metadata,
+            client_metadata=metadata,
             policy=self.retry,
             limiter=self.limiter,
             rng=self._rng,
@@ -328,13 +331,15 @@ class CognitoConfirmer:
         unless ``limiter`` gives it another. ``outage_budget`` is how many seconds without an
         answer the run waits out (holding its users) before it stops with
         ``EndpointUnreachableError``. Raises ``ClientStateError`` outside the confirmer's
-        ``async with`` block.
+        ``async with`` block, and ``InvalidClientMetadataError`` (a ``ValueError``) for
+        ``client_metadata`` that is not a map of strings to strings, before anything is sent.
         """
+        metadata = check_client_metadata(client_metadata)
         confirm = functools.partial(
             confirm_user,
             self.client,
             self.user_pool_id,
-            client_metadata=dict(client_metadata) if client_metadata else None,
+            client_metadata=metadata,
             policy=retry or self.retry,
             rng=self._rng,
         )

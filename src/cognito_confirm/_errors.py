@@ -19,6 +19,7 @@ Cognito error code, Cognito's message and the AWS request id.
     ├── TransportError               dropped connections, timeouts, unreachable endpoint
     └── SetupError                   whatever dooms every call, not just one user:
         ├── InvalidUserPoolIdError   a pool id that fails botocore's model (also ValueError)
+        ├── InvalidClientMetadataError  ClientMetadata that is not a str -> str map (ValueError)
         ├── UserPoolNotFoundError    ResourceNotFoundException
         ├── OperationNotEnabledError OperationNotEnabledException (e.g. a replica region)
         ├── AccessDeniedError        AccessDeniedException, UnrecognizedClientException,
@@ -65,6 +66,7 @@ __all__ = [
     "EndpointNotCognitoError",
     "EndpointUnreachableError",
     "InternalServerError",
+    "InvalidClientMetadataError",
     "InvalidParameterError",
     "InvalidUserPoolIdError",
     "InvalidUsernameError",
@@ -221,6 +223,14 @@ class SetupError(CognitoConfirmError):
 
 class InvalidUserPoolIdError(SetupError, ValueError):
     """A user pool id that botocore's model rejects; raised before any call is sent."""
+
+
+class InvalidClientMetadataError(SetupError, ValueError):
+    """``client_metadata`` that is not a map of strings to strings; raised before any call.
+
+    The message names the key, never the value: ClientMetadata may hold secrets, and botocore's
+    own validation error (which this replaces) quotes the value.
+    """
 
 
 class UserPoolNotFoundError(SetupError):
