@@ -42,6 +42,7 @@ LIBRARY = [
     "ThrottledError",
     "TooManyFailedAttemptsError",
     "TransportError",
+    "TriggerFailingError",
     "UserNotFoundError",
     "UserPoolNotFoundError",
     "__version__",

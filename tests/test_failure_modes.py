@@ -19,7 +19,10 @@ from cognito_confirm import (
     Outcome,
     RepeatedFailureError,
     RetryPolicy,
+    SetupError,
+    TriggerFailingError,
 )
+from cognito_confirm._verdict import TRIGGER_START, TRIGGER_WINDOW
 from cognito_confirm.testing import FakeCognito
 
 FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
@@ -162,3 +165,47 @@ async def test_client_metadata_that_is_not_strings_is_refused_before_any_call(
         assert "'source'" in str(one.value)
     assert fake.stats().confirm_calls == {}
 
+
+async def test_a_trigger_that_fails_for_everyone_stops_the_run(fake: FakeCognito) -> None:
+    """Every user's trigger fails: TriggerFailingError after TRIGGER_START users, not 300."""
+    names = [f"secret{n}" for n in range(300)]
+    fake.add_users(names)
+    for name in names:
+        fake.fail(name, "UserLambdaValidationException", message=f"welcome mail to {name} failed")
+    async with confirmer(fake) as c:
+        with pytest.raises(TriggerFailingError, match="UserLambdaValidationException") as raised:
+            await c.confirm_many(names, concurrency=4)
+    assert "secret" not in str(raised.value)
+    assert isinstance(raised.value, SetupError)
+    assert raised.value.failed >= TRIGGER_START
+    assert sum(fake.stats().confirm_calls.values()) < TRIGGER_START + 8
+
+
+async def test_a_trigger_that_starts_failing_mid_run_stops_it(fake: FakeCognito) -> None:
+    """A trigger that breaks after 100 good users stops within a window, not 300 later."""
+    names = [f"user{n}" for n in range(400)]
+    fake.add_users(names)
+    for name in names[100:]:
+        fake.fail(name, "UnexpectedLambdaException")
+    async with confirmer(fake) as c:
+        with pytest.raises(TriggerFailingError) as raised:
+            await c.confirm_many(names, concurrency=4)
+    report = raised.value.partial_report
+    assert report is not None
+    assert report.counts[Outcome.CONFIRMED] == 100
+    assert raised.value.judged == TRIGGER_WINDOW
+    assert sum(fake.stats().confirm_calls.values()) < 100 + TRIGGER_WINDOW + 8
+
+
+async def test_a_trigger_that_fails_for_every_fifth_user_does_not_stop_the_run(
+    fake: FakeCognito,
+) -> None:
+    """One user in five failing in the trigger: those fail, the run goes on to the end."""
+    names = [f"user{n}" for n in range(300)]
+    fake.add_users(names)
+    for name in names[::5]:
+        fake.fail(name, "UserLambdaValidationException")
+    async with confirmer(fake) as c:
+        report = await c.confirm_many(names, concurrency=4)
+    assert report.counts[Outcome.FAILED] == 60
+    assert report.counts[Outcome.CONFIRMED] == 240

@@ -31,8 +31,10 @@ Cognito error code, Cognito's message and the AWS request id.
         │                            parsable: a wrong endpoint, a proxy, a captive portal
         ├── EndpointUnreachableError a bulk run that got no answer (at the start, or for
         │                            longer than its outage budget)
-        └── RepeatedFailureError     a bulk run whose users failed one after another with the
-                                     same error that is not about a user (an unknown code)
+        ├── RepeatedFailureError     a bulk run whose users failed one after another with the
+        │                            same error that is not about a user (an unknown code)
+        └── TriggerFailingError      a bulk run whose post-confirmation Lambda trigger fails
+                                     for (nearly) every user
 
 A ``SetupError`` stops a bulk run early; every other error is one user's failure and becomes a
 result (``cognito_confirm.ResultStream`` says which failures, repeated, stop a run too).
@@ -80,6 +82,7 @@ __all__ = [
     "ThrottledError",
     "TooManyFailedAttemptsError",
     "TransportError",
+    "TriggerFailingError",
     "UserNotFoundError",
     "UserPoolNotFoundError",
     "error_class_for",
@@ -300,6 +303,37 @@ class RepeatedFailureError(SetupError):
         )
         self.error = error
         self.count = count
+        self.__cause__ = error
+
+
+class TriggerFailingError(SetupError):
+    """The pool's post-confirmation Lambda trigger failed for (nearly) every user of a bulk run.
+
+    Each such user was reported ``failed`` with a ``LambdaTriggerError``; a trigger that fails
+    for everyone (a bad deployment, a missing permission, ClientMetadata it does not expect)
+    would do that to every user of the input, so the run stops (``_verdict`` has the rule).
+    Fix the trigger and resume. ``code`` is the trigger error's (e.g.
+    ``UserLambdaValidationException``); the trigger's own message is not quoted (it often names
+    the user or echoes ClientMetadata): it is in ``error.message`` and in the users' results.
+
+    Attributes:
+        error: The last trigger error.
+        failed: How many of the users judged got a trigger error.
+        judged: How many users that is out of.
+    """
+
+    def __init__(self, error: CognitoConfirmError, failed: int, judged: int) -> None:
+        message = (
+            f"the pool's post-confirmation Lambda trigger failed for {failed} of {judged} "
+            f"users ({error.code or type(error).__name__}): a fault of the trigger, not of "
+            f"the users; stopped"
+        )
+        super().__init__(
+            message, code=error.code, request_id=error.request_id, http_status=error.http_status
+        )
+        self.error = error
+        self.failed = failed
+        self.judged = judged
         self.__cause__ = error
 
 
