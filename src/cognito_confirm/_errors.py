@@ -119,18 +119,27 @@ class CognitoConfirmError(Exception):
         self.request_id = request_id
         self.http_status = http_status
 
+    redacted: tuple[str, ...] = ()
+    """Values kept out of ``str()`` besides the username: the call's ClientMetadata values."""
+
     def __str__(self) -> str:
         prefix = f"{self.code}: " if self.code else ""
         suffix = f" (request id {self.request_id})" if self.request_id else ""
         return f"{prefix}{self.safe_message}{suffix}"
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
     @property
     def safe_message(self) -> str:
-        """``message`` with the username taken out: a server's message may quote it (a Lambda
-        trigger's often does), and ``str()`` ends up in logs."""
-        if not self.username:
-            return self.message
-        return self.message.replace(self.username, "<username>")
+        """``message`` with the username and the ClientMetadata values taken out: a server's
+        message may quote them (a Lambda trigger's often does), and ``str()`` ends up in logs."""
+        message = self.message
+        if self.username:
+            message = message.replace(self.username, "<username>")
+        for value in self.redacted:
+            message = message.replace(value, "<client metadata>")
+        return message
 
 
 class UserNotFoundError(CognitoConfirmError):
@@ -309,12 +318,10 @@ class RepeatedFailureError(SetupError):
 class TriggerFailingError(SetupError):
     """The pool's post-confirmation Lambda trigger failed for (nearly) every user of a bulk run.
 
-    Each such user was reported ``failed`` with a ``LambdaTriggerError``; a trigger that fails
-    for everyone (a bad deployment, a missing permission, ClientMetadata it does not expect)
-    would do that to every user of the input, so the run stops (``_verdict`` has the rule).
-    Fix the trigger and resume. ``code`` is the trigger error's (e.g.
-    ``UserLambdaValidationException``); the trigger's own message is not quoted (it often names
-    the user or echoes ClientMetadata): it is in ``error.message`` and in the users' results.
+    A trigger that fails for everyone (a bad deployment, a missing permission, ClientMetadata it
+    does not expect) would fail every user of the input, so the run stops (``_verdict`` has the
+    rule). ``code`` is the trigger error's; its message (which often names the user or echoes
+    ClientMetadata) is not quoted: it is in ``error.message`` and in the users' results.
 
     Attributes:
         error: The last trigger error.
