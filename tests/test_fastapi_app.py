@@ -29,6 +29,7 @@ from cognito_confirm import (
     InvalidUserPoolIdError,
     NotConfirmableError,
     RepeatedFailureError,
+    TriggerFailingError,
 )
 from cognito_confirm.testing import FakeCognito
 from tests.helpers import MotoPool
@@ -456,6 +457,8 @@ def leaky(cls: type[CognitoConfirmError]) -> CognitoConfirmError:
         return NotConfirmableError(message, status="FORCE_CHANGE_PASSWORD", request_id="r-1")
     if cls is RepeatedFailureError:
         return RepeatedFailureError(CognitoConfirmError(message, code="Weird"), 3)
+    if cls is TriggerFailingError:
+        return TriggerFailingError(CognitoConfirmError(message, code="UnexpectedLambda"), 10, 10)
     return cls(message, username="alice", request_id="r-1")
 
 

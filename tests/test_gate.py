@@ -156,3 +156,33 @@ def test_outage_budget_is_checked() -> None:
     for bad in (-1.0, float("nan")):
         with pytest.raises(ValueError, match="outage_budget"):
             CallGate(outage_budget=bad)
+
+
+async def test_the_budget_bounds_a_run_from_its_first_call() -> None:
+    """No answer ever, one user in flight (not 'down'): past the budget the gate gives up."""
+    now = [100.0]
+    gate = CallGate(outage_budget=20, clock=lambda: now[0])
+    gate.sending()
+    assert gate.time_left() == 20
+    now[0] += 30  # one 30 s read timeout
+    gate.unanswered("a")
+    assert not gate.down
+    assert gate.overdue()
+    assert not gate.open
+    admission, _held = await gate.admit()
+    assert admission is Admission.GAVE_UP
+    assert isinstance(gate.unreachable, EndpointUnreachableError)
+
+
+async def test_an_idle_run_starts_its_budget_at_its_next_call() -> None:
+    """Hours with nothing to send are no outage: the budget runs from the next call sent."""
+    now = [0.0]
+    gate = CallGate(outage_budget=20, clock=lambda: now[0])
+    now[0] += 3600
+    gate.sending()
+    assert gate.time_left() == 20
+    now[0] += 5
+    gate.unanswered("a")
+    assert not gate.overdue()
+    assert gate.open
+    assert (await gate.admit())[0] is Admission.GO

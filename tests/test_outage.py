@@ -206,3 +206,19 @@ def test_retry_policy_timeout_is_checked() -> None:
     assert RetryPolicy().timeout is None
     with pytest.raises(ValueError, match="outage_budget"):
         CallGate(outage_budget=float("nan"))
+
+
+async def test_a_black_hole_from_the_start_is_bounded_by_the_budget(fake: FakeCognito) -> None:
+    """Hanging from the first call, budget 1 s, 8 attempts of 0.5 s timeouts allowed: the run
+    stops with EndpointUnreachableError after the calls the budget allows, not all 8, and no
+    user is reported failed."""
+    fake.add_users(NAMES)
+    fake.go_dark(mode="hang")
+    patient = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.02, timeout=None)
+    got: list[ConfirmResult] = []
+    async with confirmer(fake, patient) as c:
+        with pytest.raises(EndpointUnreachableError):
+            async with c.stream(NAMES, concurrency=8, outage_budget=1.0) as results:
+                got.extend([result async for result in results])
+    assert got == []
+    assert fake.stats().dark_requests <= 3

@@ -140,8 +140,8 @@ class ResultStream:
     first user got no answer, or an outage outlasted ``outage_budget``. In an outage (calls of
     several users in a row unanswered: dropped, timed out, HTTP 5xx) the run sends nobody
     new and holds the users in flight, probes once in a while, and carries on when the endpoint
-    answers: those users do not fail. An input that raises ends the run the same way, with the
-    input's own exception.
+    answers: those users do not fail. An input (or a ``skip=`` check) that raises ends the run
+    the same way, with its own exception.
 
     Attributes:
         limiter: The run's adaptive rate limiter (its ``rate``, ``throttles`` and ``cuts``).
@@ -356,13 +356,13 @@ class ResultStream:
                 while True:
                     try:
                         index, name = await anext(items)
+                        self.read = index + 1
+                        settled = self._triage(index, name)  # runs the caller's skip= too
                     except StopAsyncIteration:
                         return
-                    except Exception as error:  # noqa: BLE001 - the input's own: raised at the end
+                    except Exception as error:  # noqa: BLE001 - the input's or skip='s own: raised at the end
                         self._fail(error)
                         return
-                    self.read = index + 1
-                    settled = self._triage(index, name)
                     if settled is not None:
                         await _send(results, settled)
                     else:

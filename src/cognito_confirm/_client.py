@@ -6,6 +6,7 @@ work is done below it: one user in ``_confirm``, many in ``_bulk``.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import functools
 import logging
@@ -28,7 +29,7 @@ from ._quota import DEFAULT_RESERVE, QuotaReading, read_user_creation_quota
 from ._ratelimit import AdaptiveRateLimiter
 from ._result import BulkReport, ConfirmResult
 from ._retry import RetryPolicy
-from ._validation import check_user_pool_id, check_username, region_of
+from ._validation import check_client_metadata, check_user_pool_id, check_username, region_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
@@ -154,6 +155,7 @@ class CognitoConfirmer:
         self._client: CognitoIdentityProviderClient | None = None
         self._exit_stack: AsyncExitStack | None = None
         self._state = _State.UNOPENED
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.retry = retry if retry is not None else RetryPolicy()
         self._max_connections = max_connections
         self._rng = random.Random()  # noqa: S311 - backoff jitter, not security
@@ -175,6 +177,7 @@ class CognitoConfirmer:
             msg = f"this CognitoConfirmer is {self._state.value}; create a new one"
             raise ClientStateError(msg)
         self._state = _State.OPEN
+        self._loop = asyncio.get_running_loop()
         if self._injected is not None:
             self._client = self._injected
         else:
@@ -256,6 +259,14 @@ class CognitoConfirmer:
                 "`async with CognitoConfirmer(...) as confirmer:`"
             )
             raise ClientStateError(msg)
+        if _running_loop() not in (None, self._loop):
+            # aiobotocore's connections belong to the loop that opened them: from another one a
+            # call fails only after its retries, leaving a transport unclosed.
+            msg = (
+                "this CognitoConfirmer was opened on another event loop: open one per loop "
+                "(or thread), inside that loop's `async with`"
+            )
+            raise ClientStateError(msg)
         return self._client
 
     @property
@@ -286,17 +297,20 @@ class CognitoConfirmer:
         Returns a result whose outcome is ``CONFIRMED`` or ``ALREADY_CONFIRMED``. Transient
         failures are retried as ``retry`` says, in the confirmer's shared pace. Raises
         ``InvalidUsernameError`` (a ``ValueError``) before any call for a username botocore's
-        model rejects, ``ThrottledError`` (with ``retry_after``) when the pace has no slot, or
+        model rejects, ``InvalidClientMetadataError`` (a ``ValueError``) likewise for
+        ``client_metadata`` that is not a map of strings to strings,
+        ``ThrottledError`` (with ``retry_after``) when the pace has no slot, or
         no room for a retry, within ``max_wait`` seconds (default: the confirmer's; None waits
         as long as it takes), and a ``CognitoConfirmError`` subclass for every other failure.
         """
         check_username(username)
+        metadata = check_client_metadata(client_metadata)
         wait = self.max_wait if max_wait == "default" else max_wait
         confirmation = await confirm_user(
             self.client,
             self.user_pool_id,
             username,
-            client_metadata=client_metadata,
+            client_metadata=metadata,
             policy=self.retry,
             limiter=self.limiter,
             rng=self._rng,
@@ -322,13 +336,16 @@ class CognitoConfirmer:
         latency measured; ``concurrency`` caps them (``None``: ``max_connections``).
         ``outage_budget`` is how many seconds without an answer the run waits out (holding its
         users) before it stops with ``EndpointUnreachableError``. Raises ``ClientStateError``
-        outside the confirmer's ``async with`` block.
+        outside the confirmer's ``async with`` block, and ``InvalidClientMetadataError`` (a
+        ``ValueError``) for ``client_metadata`` that is not a map of strings to strings, before
+        anything is sent.
         """
+        metadata = check_client_metadata(client_metadata)
         confirm = functools.partial(
             confirm_user,
             self.client,
             self.user_pool_id,
-            client_metadata=dict(client_metadata) if client_metadata else None,
+            client_metadata=metadata,
             policy=retry or self.retry,
             rng=self._rng,
         )
@@ -383,6 +400,13 @@ def _aio_session(session: object) -> AioSession:
         f"aioboto3 Session (aioboto3.Session()), not {type(session).__name__}"
     )
     raise TypeError(msg)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _checked_rate(rate: object) -> float | None:

@@ -91,6 +91,9 @@ async def confirm_user(
         deadline=deadline,
         gate=gate,
     )
+    if attempts.error is not None and client_metadata:
+        # A trigger's message may echo what it was given: keep the values out of str().
+        attempts.error.redacted = tuple(value for value in client_metadata.values() if value)
     return _settled(username, index, attempts)
 
 

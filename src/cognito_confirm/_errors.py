@@ -19,6 +19,7 @@ Cognito error code, Cognito's message and the AWS request id.
     ├── TransportError               dropped connections, timeouts, unreachable endpoint
     └── SetupError                   whatever dooms every call, not just one user:
         ├── InvalidUserPoolIdError   a pool id that fails botocore's model (also ValueError)
+        ├── InvalidClientMetadataError  ClientMetadata that is not a str -> str map (ValueError)
         ├── UserPoolNotFoundError    ResourceNotFoundException
         ├── OperationNotEnabledError OperationNotEnabledException (e.g. a replica region)
         ├── AccessDeniedError        AccessDeniedException, UnrecognizedClientException,
@@ -30,8 +31,10 @@ Cognito error code, Cognito's message and the AWS request id.
         │                            parsable: a wrong endpoint, a proxy, a captive portal
         ├── EndpointUnreachableError a bulk run that got no answer (at the start, or for
         │                            longer than its outage budget)
-        └── RepeatedFailureError     a bulk run whose users failed one after another with the
-                                     same error that is not about a user (an unknown code)
+        ├── RepeatedFailureError     a bulk run whose users failed one after another with the
+        │                            same error that is not about a user (an unknown code)
+        └── TriggerFailingError      a bulk run whose post-confirmation Lambda trigger fails
+                                     for (nearly) every user
 
 A ``SetupError`` stops a bulk run early; every other error is one user's failure and becomes a
 result (``cognito_confirm.ResultStream`` says which failures, repeated, stop a run too).
@@ -65,6 +68,7 @@ __all__ = [
     "EndpointNotCognitoError",
     "EndpointUnreachableError",
     "InternalServerError",
+    "InvalidClientMetadataError",
     "InvalidParameterError",
     "InvalidUserPoolIdError",
     "InvalidUsernameError",
@@ -78,6 +82,7 @@ __all__ = [
     "ThrottledError",
     "TooManyFailedAttemptsError",
     "TransportError",
+    "TriggerFailingError",
     "UserNotFoundError",
     "UserPoolNotFoundError",
     "error_class_for",
@@ -114,10 +119,27 @@ class CognitoConfirmError(Exception):
         self.request_id = request_id
         self.http_status = http_status
 
+    redacted: tuple[str, ...] = ()
+    """Values kept out of ``str()`` besides the username: the call's ClientMetadata values."""
+
     def __str__(self) -> str:
         prefix = f"{self.code}: " if self.code else ""
         suffix = f" (request id {self.request_id})" if self.request_id else ""
-        return f"{prefix}{self.message}{suffix}"
+        return f"{prefix}{self.safe_message}{suffix}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    @property
+    def safe_message(self) -> str:
+        """``message`` with the username and the ClientMetadata values taken out: a server's
+        message may quote them (a Lambda trigger's often does), and ``str()`` ends up in logs."""
+        message = self.message
+        if self.username:
+            message = message.replace(self.username, "<username>")
+        for value in self.redacted:
+            message = message.replace(value, "<client metadata>")
+        return message
 
 
 class UserNotFoundError(CognitoConfirmError):
@@ -215,6 +237,14 @@ class InvalidUserPoolIdError(SetupError, ValueError):
     """A user pool id that botocore's model rejects; raised before any call is sent."""
 
 
+class InvalidClientMetadataError(SetupError, ValueError):
+    """``client_metadata`` that is not a map of strings to strings; raised before any call.
+
+    The message names the key, never the value: ClientMetadata may hold secrets, and botocore's
+    own validation error (which this replaces) quotes the value.
+    """
+
+
 class UserPoolNotFoundError(SetupError):
     """``ResourceNotFoundException``: the user pool does not exist in this account and region."""
 
@@ -270,16 +300,47 @@ class RepeatedFailureError(SetupError):
 
     def __init__(self, error: CognitoConfirmError, count: int) -> None:
         status = f" (HTTP {error.http_status})" if error.http_status is not None else ""
+        # The server's message is not quoted: it may name the user or echo ClientMetadata
+        # (a trigger's message does), and this one reaches stderr and the JSON summary. It is
+        # in ``error.message`` and in the users' results.
         message = (
             f"{count} users in a row failed with {error.code or type(error).__name__}{status}, "
-            f"with no success in between: an error about the run, not the users; "
-            f"stopped. The last message: {error.message}"
+            f"with no success in between: an error about the run, not the users; stopped"
         )
         super().__init__(
             message, code=error.code, request_id=error.request_id, http_status=error.http_status
         )
         self.error = error
         self.count = count
+        self.__cause__ = error
+
+
+class TriggerFailingError(SetupError):
+    """The pool's post-confirmation Lambda trigger failed for (nearly) every user of a bulk run.
+
+    A trigger that fails for everyone (a bad deployment, a missing permission, ClientMetadata it
+    does not expect) would fail every user of the input, so the run stops (``_verdict`` has the
+    rule). ``code`` is the trigger error's; its message (which often names the user or echoes
+    ClientMetadata) is not quoted: it is in ``error.message`` and in the users' results.
+
+    Attributes:
+        error: The last trigger error.
+        failed: How many of the users judged got a trigger error.
+        judged: How many users that is out of.
+    """
+
+    def __init__(self, error: CognitoConfirmError, failed: int, judged: int) -> None:
+        message = (
+            f"the pool's post-confirmation Lambda trigger failed for {failed} of {judged} "
+            f"users ({error.code or type(error).__name__}): a fault of the trigger, not of "
+            f"the users; stopped"
+        )
+        super().__init__(
+            message, code=error.code, request_id=error.request_id, http_status=error.http_status
+        )
+        self.error = error
+        self.failed = failed
+        self.judged = judged
         self.__cause__ = error
 
 

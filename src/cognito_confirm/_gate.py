@@ -18,6 +18,14 @@ first waits for the next report of another call in flight (``others_reported``):
 retries it can run out before a second user's call has failed. Past ``outage_budget`` seconds
 without an answer the held calls end with ``EndpointUnreachableError``, which stops the run.
 
+The budget bounds a run from its first call too, before any outage is declared: an endpoint
+that swallows requests from the start (a black hole) kept the first user alone, retrying 8
+times through a 30 s read timeout: 252 s with a 20 s budget. So the budget is counted from the
+last answer or, when nothing was in flight, from the call sent then (an idle run is not an
+outage); a call still unanswered when it is spent is cut short (``time_left()``), and a user
+whose call went unanswered after it (``overdue()``) ends with ``EndpointUnreachableError``,
+never as a ``failed`` user.
+
 Why two users, not one: one user's calls failing says nothing about the others (with
 concurrency 1, the user caught by an outage's start fails and the next one waits; with more,
 nobody fails). A false alarm costs one probe: the next call is the probe, and it is answered.
@@ -104,7 +112,26 @@ class CallGate:
     @property
     def open(self) -> bool:
         """True when a call may go at once (``admit()`` would say GO without waiting)."""
-        return self._down_since is None and not self._stopped and self.unreachable is None
+        return (
+            self._down_since is None
+            and not self._stopped
+            and self.unreachable is None
+            and not self.overdue()
+        )
+
+    def overdue(self) -> bool:
+        """True when a call went unanswered and the budget since the last answer is spent."""
+        return bool(self._unanswered) and self._clock() - self._last_answer >= self._budget
+
+    def time_left(self) -> float:
+        """Seconds until the outage budget is spent if no answer comes: a call's upper bound."""
+        return self._last_answer + self._budget - self._clock()
+
+    def give_up(self) -> EndpointUnreachableError:
+        """End the run's wait for an answer: the error every held or overdue call ends with."""
+        self._give_up(self._clock())
+        assert self.unreachable is not None  # noqa: S101 - _give_up set it
+        return self.unreachable
 
     @property
     def down(self) -> bool:
@@ -147,6 +174,9 @@ class CallGate:
             return Admission.GAVE_UP, 0.0
         if self._stopped:
             return Admission.STOPPED, 0.0
+        if self.overdue():
+            self.give_up()
+            return Admission.GAVE_UP, 0.0
         if self._down_since is None:
             return Admission.GO, 0.0
         started = self._clock()
@@ -198,6 +228,8 @@ class CallGate:
 
     def sending(self) -> None:
         """A call admitted by ``admit()`` is about to go (it reports back when done)."""
+        if self._in_flight == 0 and not self._unanswered:
+            self._last_answer = self._clock()  # after a quiet spell the budget starts now
         self._in_flight += 1
 
     def answered(self) -> None:

@@ -164,11 +164,13 @@ async def call_with_retries(
         if gate is not None:
             gate.sending()
         called_at = loop_time()
-        value, error = await _call(operation, username, budget.remaining(), gate, probe)
+        value, error = await _call(operation, username, _time_left(budget, gate), gate, probe)
         unanswered = error is not None and _unanswered(error)
         _report(limiter, gate, sent_at, error, username, probe=probe)
         if error is None:
             return budget.ended(None, attempts, value)
+        if unanswered and gate is not None and gate.overdue():
+            return budget.ended(gate.give_up(), attempts)  # the run's outage, not the user's
         counted += 1
         if unanswered and gate is not None:
             if not gate.down and not policy.should_retry(error, counted):
@@ -284,6 +286,14 @@ async def _call(
         raise
     msg = f"no answer within the retry policy's timeout ({time_left:.1f} s were left)"
     return None, TransportError(msg, username=username)
+
+
+def _time_left(budget: _Budget, gate: CallGate | None) -> float | None:
+    """How long a call may take: the user's timeout, and the run's outage budget."""
+    left = budget.remaining()
+    if gate is None:
+        return left
+    return gate.time_left() if left is None else min(left, gate.time_left())
 
 
 def _unanswered(error: CognitoConfirmError) -> bool:

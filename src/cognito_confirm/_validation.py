@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from typing import Final
 
-from ._errors import InvalidUsernameError, InvalidUserPoolIdError
+from ._errors import InvalidClientMetadataError, InvalidUsernameError, InvalidUserPoolIdError
 
 USERNAME_MAX_LENGTH: Final = 128
 USER_POOL_ID_MAX_LENGTH: Final = 55
@@ -70,3 +71,27 @@ def check_username(username: str) -> str:
             problem, username=username if isinstance(username, str) else None
         )
     return username
+
+
+def check_client_metadata(client_metadata: object) -> dict[str, str] | None:
+    """A copy of ``client_metadata`` (None for none or empty), or raise InvalidClientMetadataError.
+
+    botocore's model: ``ClientMetadataType``, a map of strings to strings. botocore checks it only
+    when a call is sent, and its error quotes the offending value, so a bulk run turned it into
+    failed users, a ``RepeatedFailureError`` and the value in a log. The message here names the
+    key and the value's type, never the value.
+    """
+    if client_metadata is None:
+        return None
+    if not isinstance(client_metadata, Mapping):
+        kind = type(client_metadata).__name__
+        msg = f"client_metadata must be a mapping of str to str, not {kind}"
+        raise InvalidClientMetadataError(msg)
+    for key, value in client_metadata.items():
+        if not isinstance(key, str):
+            msg = f"client_metadata keys must be strings, got a {type(key).__name__}"
+            raise InvalidClientMetadataError(msg)
+        if not isinstance(value, str):
+            msg = f"client_metadata[{key!r}] must be a string, not {type(value).__name__}"
+            raise InvalidClientMetadataError(msg)
+    return dict(client_metadata) or None

@@ -14,7 +14,15 @@ all burnt through 200 users. So the list is the other way round:
   business, and one that outlasts a user's retries is that user's failure; but before anyone
   got an answer, the run stops with ``EndpointUnreachableError`` instead;
 - any other error is a result too, but ``REPEATS`` users in a row failing with the same code,
-  with no success in between, stop the run with ``RepeatedFailureError``.
+  with no success in between, stop the run with ``RepeatedFailureError``;
+- a Lambda trigger error is one user's result, but a trigger that fails for everyone would
+  fail a million users one by one (it did: 300 of 300, no warning), so the run stops with
+  ``TriggerFailingError`` when ``TRIGGER_START`` users got a trigger error before any success,
+  or ``TRIGGER_SHARE`` of the last ``TRIGGER_WINDOW`` users answered did. The window's share is
+  high on purpose: a trigger that fails for one user in five (bad data in some profiles) fails
+  those users and no others, and must not stop the run; even one failing half of all users at
+  random reaches 45 of 50 with a probability near 1e-9 per window. Users answered with another
+  error about them (not found, already confirmed) count in the window as not failed.
 
 Slow start: the judge also says when the run may fan out. Its first user goes alone, and the
 run sends ``concurrency`` users at once only after Cognito answered one with a success or an
@@ -26,6 +34,7 @@ costs ``REPEATS``.
 from __future__ import annotations
 
 import re
+from collections import deque
 from typing import Final
 
 from ._errors import (
@@ -41,13 +50,20 @@ from ._errors import (
     ThrottledError,
     TooManyFailedAttemptsError,
     TransportError,
+    TriggerFailingError,
     UserNotFoundError,
 )
 
-__all__ = ["REPEATS", "Judge", "about_one_user"]
+__all__ = ["REPEATS", "TRIGGER_SHARE", "TRIGGER_START", "TRIGGER_WINDOW", "Judge", "about_one_user"]
 
 REPEATS: Final = 3
 """Users in a row failing with the same error not about a user that stop a run."""
+TRIGGER_START: Final = 10
+"""Trigger errors before any success that stop a run."""
+TRIGGER_WINDOW: Final = 50
+"""The recent users answered over which a trigger's share of failures is judged."""
+TRIGGER_SHARE: Final = 0.9
+"""The share of ``TRIGGER_WINDOW`` with a trigger error that stops a run."""
 
 _ONE_USER: Final = (
     NotConfirmableError,
@@ -81,6 +97,9 @@ class Judge:
         self.answered = False
         self._code: str | None = None
         self._streak = 0
+        self._succeeded = False
+        self._triggers_at_start = 0
+        self._recent: deque[bool] = deque(maxlen=TRIGGER_WINDOW)
 
     def verdict(self, error: CognitoConfirmError | None) -> tuple[bool, SetupError | None]:
         """For a user's final error (None: success): deliver its result?, and the error that
@@ -88,7 +107,7 @@ class Judge:
         if error is None or about_one_user(error):
             self.answered = True
             self._code, self._streak = None, 0
-            return True, None
+            return True, self._trigger_verdict(error)
         if isinstance(error, SetupError):
             return False, error
         if isinstance(error, _TRANSIENT):
@@ -102,10 +121,25 @@ class Judge:
             return True, RepeatedFailureError(error, self._streak)
         return True, None
 
+    def _trigger_verdict(self, error: CognitoConfirmError | None) -> TriggerFailingError | None:
+        failed = isinstance(error, LambdaTriggerError)
+        self._recent.append(failed)
+        self._succeeded = self._succeeded or error is None
+        if error is None or not failed:
+            return None
+        if not self._succeeded:
+            self._triggers_at_start += 1
+            if self._triggers_at_start >= TRIGGER_START:
+                return TriggerFailingError(error, self._triggers_at_start, len(self._recent))
+        recent = sum(self._recent)
+        if len(self._recent) == TRIGGER_WINDOW and recent >= TRIGGER_SHARE * TRIGGER_WINDOW:
+            return TriggerFailingError(error, recent, TRIGGER_WINDOW)
+        return None
+
 
 def _unreachable(error: CognitoConfirmError) -> EndpointUnreachableError:
     what = error.code or error.__class__.__name__
-    msg = f"no answer from Cognito at the start of the run after {what}: {error.message}"
+    msg = f"no answer from Cognito at the start of the run after {what}: {error.safe_message}"
     return EndpointUnreachableError(
         msg, code=error.code, request_id=error.request_id, http_status=error.http_status
     )
