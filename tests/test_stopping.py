@@ -127,10 +127,12 @@ async def test_abort_cancels_calls_in_flight_and_ends_the_iteration(fake: FakeCo
         async with c.stream(NAMES, concurrency=4) as results:
 
             async def stop_then_abort() -> None:
-                await until(lambda: fake.stats().dark_requests >= 4)
+                await until(lambda: fake.stats().dark_requests >= 1)
                 results.stop()
+                hanging = results.in_flight  # as many as the pace needs, at most 4 (#16)
                 await anyio.sleep(0.3)
-                assert results.in_flight == 4  # stop() lets calls in flight finish
+                assert 1 <= hanging <= 4
+                assert results.in_flight == hanging  # stop() lets calls in flight finish
                 results.abort()
                 results.abort()  # idempotent
 

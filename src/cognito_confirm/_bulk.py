@@ -15,9 +15,8 @@ function it was given (``_confirm.confirm_user`` bound to a client): this module
 ``stop()``), and every user's outcome goes to its ``_verdict.Judge`` (result or stop, and when
 the run may fan out from one user at a time to ``concurrency``).
 
-An input that raises (a file with a bad byte) is treated like a run-level error: nothing new is
-sent, the calls in flight finish and their results are delivered, then the input's exception
-itself is raised (not wrapped in an ``ExceptionGroup``).
+An input (or ``skip=``) that raises ends the run like a run-level error: the calls in flight
+finish, then its own exception is raised (not wrapped in an ``ExceptionGroup``).
 """
 
 from __future__ import annotations
@@ -78,15 +77,11 @@ _T = TypeVar("_T")
 class Triage:
     """What happens to each input item before any call: invalid, duplicate, skipped, or sent.
 
-    One per run, fed the items in input order: it remembers the names it has let through, so a
-    later item with the same name is a duplicate.
-
-    With ``case_sensitive=False`` (a pool whose ``UsernameConfiguration.CaseSensitive`` is
-    false, as AWS recommends), ``Alice``, ``alice`` and ``ALICE`` are one user: the first is sent
-    and the others are duplicates of it. Names are folded with ``str.lower()``, not
-    ``str.casefold()``: casefold also maps ``ß`` to ``ss``, so it could fold two distinct users
-    into one and leave the second unconfirmed, while a name lower() misses only costs a call that
-    Cognito answers "already confirmed".
+    One per run, fed the items in input order: a later item with a name it let through is a
+    duplicate. With ``case_sensitive=False`` (a pool whose ``UsernameConfiguration.CaseSensitive``
+    is false), ``Alice`` after ``alice`` is one. Names fold with ``str.lower()``, not
+    ``casefold()``, which maps ``ß`` to ``ss`` and could merge two users, leaving one unconfirmed;
+    a spelling lower() misses costs only a call answered "already confirmed".
     """
 
     def __init__(self, skip: SkipCheck | None = None, *, case_sensitive: bool = True) -> None:

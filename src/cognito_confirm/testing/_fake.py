@@ -136,7 +136,7 @@ class FakeCognito:
         with ``seconds``; do not serve HTTP from this fake at the same time. A call that hangs
         fails after ``read_timeout`` seconds, as botocore's would; at most
         ``max_pool_connections`` calls are in flight (aiobotocore's default, 10). See
-        ``_local``'s docstring for what it raises; HTML pages (:meth:`answer_html`) need the
+        ``_local``'s docstring for what it raises; HTML pages (`answer_html()`) need the
         HTTP fake.
         """
         # Imported here: the HTTP fake itself needs only the standard library.

@@ -67,7 +67,7 @@ class _Meta:
 class LocalClient:
     """An in-process stand-in for an aiobotocore ``cognito-idp`` client, for ``client=``.
 
-    Made by :meth:`FakeCognito.local_client`; use it only on the event loop that made it. At
+    Made by `FakeCognito.local_client()`; use it only on the event loop that made it. At
     most ``max_pool_connections`` calls are in flight at once, the others wait, as on
     aiobotocore's connection pool. Its methods take botocore's keyword arguments and return
     botocore's parsed answers (with ``ResponseMetadata``).
