@@ -394,6 +394,11 @@ class ServerThread:
         server, self._server = self._server, None
         if server is not None:
             server.close()
+        # A connection accepted just before the close has its serving task scheduled but not
+        # started: cancelled unstarted (asyncio.run's end does that), it never closes its
+        # transport (a ResourceWarning). A few loop turns let such tasks start and register.
+        for _ in range(3):
+            await asyncio.sleep(0)
         await http.close_all()
         if server is not None:
             await server.wait_closed()
