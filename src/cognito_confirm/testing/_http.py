@@ -396,8 +396,9 @@ class ServerThread:
             server.close()
         # A connection accepted just before the close has its serving task scheduled but not
         # started: cancelled unstarted (asyncio.run's end does that), it never closes its
-        # transport (a ResourceWarning). A few loop turns let such tasks start and register.
-        for _ in range(3):
+        # transport (a ResourceWarning). Loop turns let such tasks start and register: the
+        # accept, the transport's connection_made and the task's first step take one each.
+        for _ in range(20):
             await asyncio.sleep(0)
         await http.close_all()
         if server is not None:
