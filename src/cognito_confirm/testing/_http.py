@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -30,6 +31,8 @@ TARGET_PREFIX: Final = "AWSCognitoIdentityProviderService."
 SERVICE_QUOTAS_PREFIX: Final = "ServiceQuotasV20190624."
 """The same for Service Quotas, which the fake also answers (``AWS_ENDPOINT_URL_SERVICE_QUOTAS``
 pointed at it) for the UserCreation quota only."""
+_STREAM_LIMIT: Final = 2**16
+"""The stream reader's buffer limit, asyncio's default (a request head longer is refused)."""
 _HANG_POLL: Final = 0.05
 """Seconds between checks whether a hanging fake is lit again (healed from any thread)."""
 
@@ -124,6 +127,7 @@ class _HttpServer:
         self._backend = backend
         self._wake = wake
         self._tasks: set[asyncio.Task[None]] = set()
+        self._unserved: set[socket.socket] = set()
         self._admin: dict[tuple[str, str], Callable[[object], object]] = {
             ("GET", "/_fake/stats"): self._admin_stats,
             ("POST", "/_fake/reset"): self._admin_reset,
@@ -135,11 +139,26 @@ class _HttpServer:
             ("POST", "/_fake/heal"): self._admin_heal,
         }
 
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def accept(self, conn: socket.socket) -> None:
+        """Serve a connection the listener just accepted, in a task of its own.
+
+        The socket is held here until its task has made a stream of it: a task cancelled
+        before its first step never runs its ``finally``, and ``close_all`` closes the socket.
+        """
+        self._unserved.add(conn)
+        task = asyncio.get_running_loop().create_task(self._serve(conn))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, conn: socket.socket) -> None:
         """One connection, request after request, until the client or a drop closes it."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(cast("asyncio.Task[None]", task))
+        try:
+            reader, writer = await asyncio.open_connection(sock=conn, limit=_STREAM_LIMIT)
+        except (OSError, asyncio.CancelledError):
+            conn.close()
+            return
+        finally:
+            self._unserved.discard(conn)
         try:
             await self._converse(reader, writer)
         except (_BadRequestError, ValueError, asyncio.LimitOverrunError):
@@ -147,18 +166,18 @@ class _HttpServer:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
-            # Only stop() cancels a connection. Ending quietly matters: Python 3.11's stream
-            # callback calls task.exception() on a cancelled task and logs a traceback.
-            pass
+            pass  # only close_all() cancels a connection: it ends quietly
         finally:
-            self._tasks.discard(cast("asyncio.Task[None]", task))
             writer.close()
 
     async def close_all(self) -> None:
-        """Cancel every open connection: stop() must not wait for idle keep-alive clients."""
+        """Close every open connection: stop() must not wait for idle keep-alive clients."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for conn in self._unserved:
+            conn.close()
+        self._unserved.clear()
 
     async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while (request := await _read_request(reader)) is not None:
@@ -337,7 +356,7 @@ class ServerThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._changed: asyncio.Event | None = None
-        self._server: asyncio.Server | None = None
+        self._listener: socket.socket | None = None
         self._error: OSError | None = None
         self._thread = threading.Thread(target=self._run, name="FakeCognito", daemon=True)
 
@@ -363,14 +382,16 @@ class ServerThread:
                 loop.call_soon_threadsafe(changed.set)
 
     def _run(self) -> None:
-        asyncio.run(self._main())
+        # A selector loop on every platform: the listener is watched with add_reader.
+        with asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner:
+            runner.run(self._main())
 
     async def _main(self) -> None:
         self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
         self._changed = asyncio.Event()
         http = _HttpServer(self._backend, self.wake)
         try:
-            await self._listen(http)
+            self._listen(http)
         except OSError as exc:
             self._error = exc
             self._ready.set()
@@ -385,24 +406,43 @@ class ServerThread:
                 await follower
             await self._close(http)
 
-    async def _listen(self, http: _HttpServer) -> None:
-        server = await asyncio.start_server(http.serve, self._host, self.port, backlog=2048)
-        self.port = server.sockets[0].getsockname()[1]
-        self._server = server
+    def _listen(self, http: _HttpServer) -> None:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            self._host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        listener = socket.socket(family, kind, proto)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(address)
+            listener.listen(2048)
+            listener.setblocking(False)
+        except OSError:
+            listener.close()
+            raise
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        asyncio.get_running_loop().add_reader(listener, self._accept, listener, http)
+
+    @staticmethod
+    def _accept(listener: socket.socket, http: _HttpServer) -> None:
+        # Accepted here, synchronously, rather than by asyncio.Server: a connection that
+        # Server accepts just before its close() gets a half-made transport (Python 3.11-3.13
+        # assert in Server._attach, swallowed), which leaks as an unclosed transport.
+        for _ in range(64):
+            try:
+                conn, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # e.g. out of file descriptors: the client sees a refusal
+                return
+            http.accept(conn)
 
     async def _close(self, http: _HttpServer) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-        # A connection accepted just before the close has its serving task scheduled but not
-        # started: cancelled unstarted (asyncio.run's end does that), it never closes its
-        # transport (a ResourceWarning). Loop turns let such tasks start and register: the
-        # accept, the transport's connection_made and the task's first step take one each.
-        for _ in range(20):
-            await asyncio.sleep(0)
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            asyncio.get_running_loop().remove_reader(listener)
+            listener.close()
         await http.close_all()
-        if server is not None:
-            await server.wait_closed()
 
     async def _follow_faults(self, http: _HttpServer, changed: asyncio.Event) -> None:
         """Close the listener while the faults say ``refuse``; open it again after."""
@@ -410,11 +450,11 @@ class ServerThread:
         while True:
             changed.clear()
             mode, until = faults.dark()
-            if mode == "refuse" and self._server is not None:
+            if mode == "refuse" and self._listener is not None:
                 await self._close(http)
-            elif mode != "refuse" and self._server is None:
+            elif mode != "refuse" and self._listener is None:
                 try:
-                    await self._listen(http)
+                    self._listen(http)
                 except OSError:  # the port is taken for now: try again soon
                     await asyncio.sleep(_HANG_POLL)
                     continue
