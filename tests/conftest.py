@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -24,6 +26,23 @@ class _SeededRandom(random.Random):
 
     def __init__(self, seed: int | None = None) -> None:
         super().__init__(0 if seed is None else seed)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_service_models() -> Iterator[None]:
+    """Every botocore session of the test process shares one data loader, as every client of
+    one long-lived session does: a client then costs no re-read of the service models' JSON
+    (0.1 s each; the suite creates hundreds)."""
+    loaders: dict[str | None, botocore.loaders.Loader] = {}
+
+    def shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
+        return loaders[search_path_string]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", shared_loader)
+        yield
 
 
 @pytest.fixture(autouse=True)

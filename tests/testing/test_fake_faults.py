@@ -206,7 +206,7 @@ def test_connections_racing_the_listener_close_are_all_closed() -> None:
             for thread in knockers:
                 thread.start()
             try:
-                for _ in range(50):  # the old listener leaked 2,000 transports in 300
+                for _ in range(20):  # the old listener leaked 2,000 transports in 300
                     fake.go_dark()
                     knock_until(fake, refused=True)
                     fake.heal()
