@@ -568,7 +568,7 @@ async def test_configure_quota_at_run_time(
 def test_port_in_use_and_unknown_user_attributes(fake: FakeCognito) -> None:
     """start() raises the bind error; user_attributes() of a missing user is a KeyError."""
     port = urlsplit(fake.endpoint_url).port or 0
-    with pytest.raises(OSError, match="(?i)address already in use"):
+    with pytest.raises(OSError, match=r"(?i)address already in use"):
         FakeCognito(port=port).start()
     with pytest.raises(KeyError):
         fake.user_attributes("ghost")
