@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cognito_confirm import AdaptiveRateLimiter, RetryPolicy
+from cognito_confirm._ratelimit import RECHECK
 from cognito_confirm.testing._model import quota_gate
 
 
@@ -289,12 +290,16 @@ class _Simulation:
         epoch = self.pacer.epoch
 
         def wake() -> None:
-            if self.pacer.epoch == epoch:
+            # As AdaptiveRateLimiter.acquire: a waiting call checks now and then whether the
+            # pace changed (a cut, or a return far above the pace its slot was given at).
+            if self.pacer.epoch != epoch:
+                self.attempt(attempts)
+            elif self.now >= slot:
                 self.send(attempts + 1)
             else:
-                self.attempt(attempts)
+                self.at(min(slot, self.now + RECHECK), wake)
 
-        self.at(slot, wake)
+        self.at(min(slot, self.now + RECHECK), wake)
 
     def send(self, attempts: int) -> None:
         sent_at = self.now
@@ -411,7 +416,7 @@ class _ReactiveFloor(AdaptiveRateLimiter):
     def throttled(self, sent_at: float) -> None:
         self.throttles += 1
         self._refused_at = self._clock()
-        self.epoch += 1
+        self._epoch += 1
 
 
 def _floor(

@@ -139,6 +139,8 @@ WINDOW: Final = 1.0
 """Seconds over which the admitted rate is measured."""
 GROWTH: Final = 0.05
 """A probe's rate grows by this share each second (exponentially)."""
+PROBE_BASE: Final = 25.0
+"""A probe from a hold below this many calls a second grows as fast as one from it."""
 PROBE_WAIT_MIN: Final = 5.0
 """Seconds of hold before the first probe after a cut ..."""
 PROBE_WAIT_MAX: Final = 20.0
@@ -169,6 +171,32 @@ HEADROOM: Final = 1.25
 """Calls in flight: the pace times the latency measured, times this (latency varies, and a
 probe raises the pace), plus ``SPARE``."""
 SPARE: Final = 2
+RECUT: Final = 0.3
+"""After a cut in a hold that proved safe, a refusal of a call sent this many seconds later
+cuts again (not ``COOLDOWN``): the bucket is still dry, so live traffic is taking refusals."""
+SAFE: Final = 5.0
+"""A hold that ran this many seconds without a refusal proved safe: the pace returns to it
+once a run of refusals (a spike) is over."""
+QUIET: Final = 3.0
+"""Seconds without a cut after which a run of refusals counts as over ..."""
+RETURN_TIME: Final = 1.0
+"""... and the pace climbs back to the hold that proved safe, linearly over this many seconds."""
+CHAIN_CUT: Final = 0.1
+"""Each further cut in a run of refusals goes down to this share of the rate refused."""
+DIP: Final = 0.1
+"""The first cut in a hold that proved safe goes down to this share at most."""
+PROBE_DIP: Final = 1.0
+"""A probe that emptied a bucket dips to this share of its rate until the return."""
+RETURN_PROBE_WAIT: Final = 20.0
+"""Seconds of hold after a return before the next probe."""
+RISE: Final = 1.5
+"""When the pace is this many times the one the waiting calls' slots were given at, the slots
+are stale (``epoch`` changes) ..."""
+RECHECK: Final = 0.25
+"""... which a call waiting for its slot checks this often, in seconds."""
+RETURN_TRIES: Final = 2
+"""Returns refused before the hold that proved safe is forgotten (live traffic grew for good);
+the quiet wait doubles after each."""
 
 
 class AdaptiveRateLimiter:
@@ -216,13 +244,21 @@ class AdaptiveRateLimiter:
         # Start at the ceiling the user allows (else the default quota) as if a hold had just
         # ended: the first throttle shows where the quota really is.
         self._cut_at = now - self._probe_wait
+        self._phase_at = self._cut_at  # when the current hold began: a cut, or a return's end
         self._next_slot = now
+        self._restore: float | None = None  # the hold that proved safe before these refusals
+        self._chain = 0  # cuts since it was remembered
+        self._quiet = QUIET
+        self._failed_returns = 0
+        self._returned = False  # the current hold is a return's, not yet SAFE seconds old
+        self._isolated = 0.0  # where to return if the first refusal stays alone
         self._answers: deque[float] = deque()
         self._throttled_at: deque[float] = deque()
         self._latency: float | None = None
+        self._slot_rate = self._rate_at(now)  # the pace the waiting calls' slots were given at
         self.throttles = 0
         self.cuts = 0
-        self.epoch = 0
+        self._epoch = 0
 
     def __repr__(self) -> str:
         ceiling = "None" if self._max_rate is None else f"{self._max_rate:g}/s"
@@ -235,6 +271,19 @@ class AdaptiveRateLimiter:
     def rate(self) -> float:
         """The current pace in calls per second."""
         return self._rate_at(self._clock())
+
+    @property
+    def epoch(self) -> int:
+        """Changes at every cut, and when the pace has risen far above the one the waiting
+        calls' slots were given at (a return): a slot reserved before is stale."""
+        now = self._clock()
+        self._finish_return(now)
+        if self._next_slot > now and self._rate_at(now) > RISE * self._slot_rate:
+            # Slots given at a dip's pace would hold the calls back long after the return.
+            self._next_slot = now
+            self._slot_rate = self._rate_at(now)
+            self._epoch += 1
+        return self._epoch
 
     @property
     def max_rate(self) -> float | None:
@@ -266,14 +315,58 @@ class AdaptiveRateLimiter:
             self._latency += LATENCY_WEIGHT * (latency - self._latency)
 
     def _rate_at(self, now: float) -> float:
-        since = now - self._cut_at
-        if since < DRAIN_TIME and self._draining:
+        since = now - self._phase_at
+        if self._restore is not None and self._returning(since):
+            climbed = min(1.0, (since - self._quiet) / RETURN_TIME)
+            rate = self._settle + (self._restore - self._settle) * climbed
+        elif since < DRAIN_TIME and self._draining:
             rate = DRAIN * self._settle
         elif since < self._probe_wait:
             rate = self._settle
         else:
-            rate = self._settle * math.exp(GROWTH * (since - self._probe_wait))
+            # A probe from a low hold grows as fast, in calls a second, as one from PROBE_BASE.
+            base = max(self._settle, PROBE_BASE)
+            rate = base * math.exp(GROWTH * (since - self._probe_wait)) - (base - self._settle)
         return max(MIN_RATE, min(rate, self._ceiling))
+
+    def _returning(self, since: float) -> bool:
+        """Whether, ``since`` seconds into the phase, the pace climbs back to the safe hold."""
+        return self._restore is not None and self._chain >= 2 and since >= self._quiet
+
+    def _finish_return(self, now: float) -> None:
+        """Settle what the time since the last cut decided: a return's end, or no return."""
+        since = now - self._phase_at
+        if self._returned and since >= SAFE:
+            # The hold returned to held again: the spike is over, the next one starts afresh.
+            self._returned = False
+            self._failed_returns = 0
+            self._quiet = QUIET
+        if self._restore is None or since < self._quiet:
+            return
+        if self._chain < 2:
+            # One refusal, no more: the hold was only marginal; return to what it taught.
+            isolated = self._isolated
+            self._forget()
+            if isolated > self._settle:
+                self._restore, self._chain = isolated, 2
+            return
+        if since >= self._quiet + RETURN_TIME:
+            self._settle = self._restore
+            self._phase_at += self._quiet + RETURN_TIME
+            self._draining = False
+            self._restore = None
+            self._chain = 0
+            self._returned = True
+            # Live traffic spikes: more room between spikes is unlikely, and a probe that
+            # finds none leaves the bucket dry for the next spike.
+            self._probe_wait = max(self._probe_wait, RETURN_PROBE_WAIT)
+
+    def _forget(self) -> None:
+        self._restore = None
+        self._chain = 0
+        self._returned = False
+        self._failed_returns = 0
+        self._quiet = QUIET
 
     def wait_time(self) -> float:
         """Seconds until the next free slot (0 when one is free now)."""
@@ -289,19 +382,24 @@ class AdaptiveRateLimiter:
         if idle > IDLE:
             # Nobody used the pace meanwhile, so nothing tested it: its clock stood still.
             self._cut_at += idle
+            self._phase_at += idle
             self._started += idle
+        self._finish_return(now)
         start = max(now, self._next_slot)
         gap = 1.0 / self._rate_at(start)
         if max_wait is not None and start - now > max_wait:
             return None
         slot = start
-        if JITTER and gap >= JITTER_MIN_GAP and start - self._cut_at >= self._probe_wait:
+        since = start - self._phase_at
+        exploring = since >= self._probe_wait or self._restore is not None
+        if JITTER and gap >= JITTER_MIN_GAP and exploring:
             slot += JITTER * gap * self._rng.random()
             if max_wait is not None:
                 slot = min(slot, now + max_wait)  # a free slot is not refused for its jitter
         if slot > now:
             self._waited = now
         self._next_slot = start + gap
+        self._slot_rate = 1.0 / gap
         return slot
 
     async def acquire(self, max_wait: float | None = None) -> float | None:
@@ -319,10 +417,13 @@ class AdaptiveRateLimiter:
             if slot <= now:
                 await anyio.lowlevel.checkpoint()
                 return slot
-            await self._sleep(slot - now)
+            while slot > now and self.epoch == epoch:
+                # Woken now and then: a return may have made the slot stale.
+                await self._sleep(min(slot - now, RECHECK))
+                now = self._clock()
             if self.epoch == epoch:
                 return slot
-            # The pace was cut while this call waited: its slot belongs to the old pace.
+            # The pace changed while this call waited: its slot belongs to the old pace.
 
     def answered(self, sent_at: float) -> None:
         """Report a call granted at ``sent_at`` that Cognito answered without throttling it."""
@@ -340,13 +441,21 @@ class AdaptiveRateLimiter:
         self._throttled_at.append(now)
         _trim(self._throttled_at, now - WINDOW)
         _trim(self._answers, now - WINDOW)
-        if sent_at < self._cut_at + COOLDOWN:
+        self._finish_return(sent_at)
+        if sent_at < self._cut_at + (RECUT if self._chain else COOLDOWN):
             return
         rate = self._rate_at(sent_at)
         measured = MARGIN * self._capacity(rate)
         self._draining = True
-        if self.cuts and sent_at - self._cut_at >= self._probe_wait:
-            settle = self._after_probe(sent_at, rate, measured)
+        since = sent_at - self._phase_at
+        if self._returning(since) or (self._returned and since < SAFE):
+            settle = self._return_refused(measured)
+        elif self.cuts and since >= self._probe_wait:
+            settle, proven = self._after_probe(sent_at, rate, measured)
+            self._remember(proven, settle)
+            if self._draining:
+                # The probe emptied a bucket: live traffic takes refusals until it refills.
+                settle = min(settle, PROBE_DIP * rate)
         elif not self.cuts and sent_at - self._started < QUICK_START:
             # Refused at once: no burst hid how far the start overshot.
             settle = QUICK_MARGIN * measured / MARGIN
@@ -354,19 +463,51 @@ class AdaptiveRateLimiter:
             settle = MARGIN * self._drained_capacity(sent_at, measured / MARGIN)
         else:
             settle = FIRST * measured  # the hold was not safe after all
-        # One episode at most halves the pace: a few refusals of a few calls say little.
-        settle = max(settle, HALVING * rate)
+            if since >= SAFE:
+                # A spike, or a clump: dip now (the bucket is dry, and live traffic takes most
+                # refusals) and come back to this hold once the refusals stop.
+                self._remember(self._settle, self._settle)
+                settle = DIP * rate
+            elif self._restore is not None:
+                # Refusals go on (a spike): cut again, deep.
+                self._chain += 1
+                settle = CHAIN_CUT * rate
+        if self._restore is None:
+            # One episode at most halves the pace: a few refusals of a few calls say little.
+            settle = max(settle, HALVING * rate)
         self._settle = max(MIN_RATE, min(settle, self._ceiling))
-        self._cut_at = now
+        self._cut_at = self._phase_at = now
         self._next_slot = max(self._next_slot, now + 1.0 / self._rate_at(now))
         self.cuts += 1
-        self.epoch += 1
+        self._epoch += 1
         logger.info(
             "throttled by Cognito: pace cut from %.1f to a hold at %.1f calls/s (cut %d)",
             rate,
             self._settle,
             self.cuts,
         )
+
+    def _remember(self, hold: float, isolated: float) -> None:
+        """A hold that proved safe met a refusal: the first cut of a possible run of them.
+
+        If no other refusal follows, the pace climbs back to ``isolated`` (not ``hold``).
+        """
+        self._forget()
+        self._restore = hold
+        self._isolated = isolated
+        self._chain = 1
+
+    def _return_refused(self, measured: float) -> float:
+        """The hold after a refusal while returning to the safe hold, or soon after."""
+        restore = self._restore if self._restore is not None else self._settle
+        failed = self._failed_returns + 1
+        quiet = 2 * self._quiet
+        self._forget()
+        if failed < RETURN_TRIES:
+            # The spike was longer than the quiet wait: return again, after a longer one.
+            self._restore, self._chain = restore, 2
+            self._failed_returns, self._quiet = failed, quiet
+        return FIRST * measured
 
     def _drained_capacity(self, sent_at: float, measured: float) -> float:
         """The capacity that let this start empty a bucket of ``ASSUMED_BURST`` calls.
@@ -396,23 +537,24 @@ class AdaptiveRateLimiter:
         let_through = answered / WINDOW if busy else rate
         return min(rate, let_through) * (1 - refused / calls)
 
-    def _after_probe(self, sent_at: float, rate: float, measured: float) -> float:
-        """The hold rate after a probe from a hold that proved safe was throttled."""
+    def _after_probe(self, sent_at: float, rate: float, measured: float) -> tuple[float, float]:
+        """The hold rate after a probe from a hold that proved safe was throttled, and the
+        hold the probe proved safe until then (where to return if a spike refused it)."""
         hold = self._settle
-        start = self._cut_at + self._probe_wait
+        start = self._phase_at + self._probe_wait
         if self._excess(hold / MARGIN, start, sent_at) < QUICK_SECONDS * hold:
             # Refused almost at once (fixed windows do that): the probe met the ceiling itself.
             self._probe_wait = min(2 * self._probe_wait, PROBE_WAIT_MAX)
             self._draining = False  # nothing hid a burst, so there is no bucket to refill
-            return max(hold, min(QUICK_MARGIN * measured / MARGIN, QUICK_STEP * hold))
+            return max(hold, min(QUICK_MARGIN * measured / MARGIN, QUICK_STEP * hold)), hold
         burst = max(ASSUMED_BURST, BURST_SECONDS * hold / MARGIN)
         found = self._least_capacity(start, sent_at, burst)
         if MARGIN * found <= hold:
             # A burst could hide all the probe sent: no evidence of more room.
             self._probe_wait = min(2 * self._probe_wait, PROBE_WAIT_MAX)
-            return hold
+            return hold, hold
         self._probe_wait = PROBE_WAIT_MIN
-        return min(MARGIN * found, measured)
+        return min(MARGIN * found, measured), MARGIN * found
 
     def _excess(self, capacity: float, start: float, end: float) -> float:
         """Calls paced between ``start`` and ``end`` beyond ``capacity`` per second."""
