@@ -179,14 +179,14 @@ SAFE: Final = 5.0
 once a run of refusals (a spike) is over."""
 QUIET: Final = 3.0
 """Seconds without a cut after which a run of refusals counts as over ..."""
+LONE_QUIET: Final = 2.0
+"""Seconds without a cut after which a dip's lone refusal returns to the hold it taught."""
 RETURN_TIME: Final = 1.0
 """... and the pace climbs back to the hold that proved safe, linearly over this many seconds."""
 CHAIN_CUT: Final = 0.1
 """Each further cut in a run of refusals goes down to this share of the rate refused."""
 DIP: Final = 0.1
 """The first cut in a hold that proved safe goes down to this share at most."""
-PROBE_DIP: Final = 1.0
-"""A probe that emptied a bucket dips to this share of its rate until the return."""
 RETURN_PROBE_WAIT: Final = 20.0
 """Seconds of hold after a return before the next probe."""
 RISE: Final = 1.5
@@ -246,12 +246,13 @@ class AdaptiveRateLimiter:
         self._cut_at = now - self._probe_wait
         self._phase_at = self._cut_at  # when the current hold began: a cut, or a return's end
         self._next_slot = now
-        self._restore: float | None = None  # the hold that proved safe before these refusals
-        self._chain = 0  # cuts since it was remembered
+        # A dip (see the module docstring): the cuts since it began (0: none), the hold that
+        # proved safe before it, and how long a run of refusals waits before returning.
+        self._chain = 0
+        self._restore = 0.0
         self._quiet = QUIET
         self._failed_returns = 0
         self._returned = False  # the current hold is a return's, not yet SAFE seconds old
-        self._isolated = 0.0  # where to return if the first refusal stays alone
         self._answers: deque[float] = deque()
         self._throttled_at: deque[float] = deque()
         self._latency: float | None = None
@@ -316,9 +317,9 @@ class AdaptiveRateLimiter:
 
     def _rate_at(self, now: float) -> float:
         since = now - self._phase_at
-        if self._restore is not None and self._returning(since):
-            climbed = min(1.0, (since - self._quiet) / RETURN_TIME)
-            rate = self._settle + (self._restore - self._settle) * climbed
+        if self._returning(since):
+            climbed = min(1.0, (since - self._wait()) / RETURN_TIME)
+            rate = self._settle + max(0.0, self._restore - self._settle) * climbed
         elif since < DRAIN_TIME and self._draining:
             rate = DRAIN * self._settle
         elif since < self._probe_wait:
@@ -329,41 +330,38 @@ class AdaptiveRateLimiter:
             rate = base * math.exp(GROWTH * (since - self._probe_wait)) - (base - self._settle)
         return max(MIN_RATE, min(rate, self._ceiling))
 
+    def _wait(self) -> float:
+        """Seconds without a cut before a dip returns."""
+        return self._quiet if self._chain >= 2 else LONE_QUIET
+
     def _returning(self, since: float) -> bool:
-        """Whether, ``since`` seconds into the phase, the pace climbs back to the safe hold."""
-        return self._restore is not None and self._chain >= 2 and since >= self._quiet
+        """Whether, ``since`` seconds after the last cut, a dip climbs back to its target."""
+        return self._chain > 0 and since >= self._wait()
 
     def _finish_return(self, now: float) -> None:
-        """Settle what the time since the last cut decided: a return's end, or no return."""
+        """Settle what the time since the last cut decided: whether a return is over."""
         since = now - self._phase_at
         if self._returned and since >= SAFE:
-            # The hold returned to held again: the spike is over, the next one starts afresh.
+            # The hold returned to held again: the next run of refusals starts afresh.
             self._returned = False
             self._failed_returns = 0
             self._quiet = QUIET
-        if self._restore is None or since < self._quiet:
+        if not self._returning(since) or since < self._wait() + RETURN_TIME:
             return
-        if self._chain < 2:
-            # One refusal, no more: the hold was only marginal; return to what it taught.
-            isolated = self._isolated
-            self._forget()
-            if isolated > self._settle:
-                self._restore, self._chain = isolated, 2
-            return
-        if since >= self._quiet + RETURN_TIME:
-            self._settle = self._restore
-            self._phase_at += self._quiet + RETURN_TIME
-            self._draining = False
-            self._restore = None
-            self._chain = 0
+        self._phase_at += self._wait() + RETURN_TIME
+        self._settle = max(self._settle, self._restore)
+        self._draining = False
+        if self._chain >= 2:
             self._returned = True
             # Live traffic spikes: more room between spikes is unlikely, and a probe that
             # finds none leaves the bucket dry for the next spike.
             self._probe_wait = max(self._probe_wait, RETURN_PROBE_WAIT)
-
-    def _forget(self) -> None:
-        self._restore = None
         self._chain = 0
+
+    def _dip(self, restore: float) -> None:
+        """A refusal in a hold that proved safe (or of a probe from one) begins a dip."""
+        self._chain = 1
+        self._restore = restore
         self._returned = False
         self._failed_returns = 0
         self._quiet = QUIET
@@ -391,7 +389,7 @@ class AdaptiveRateLimiter:
             return None
         slot = start
         since = start - self._phase_at
-        exploring = since >= self._probe_wait or self._restore is not None
+        exploring = since >= self._probe_wait or self._chain > 0
         if JITTER and gap >= JITTER_MIN_GAP and exploring:
             slot += JITTER * gap * self._rng.random()
             if max_wait is not None:
@@ -449,13 +447,16 @@ class AdaptiveRateLimiter:
         self._draining = True
         since = sent_at - self._phase_at
         if self._returning(since) or (self._returned and since < SAFE):
-            settle = self._return_refused(measured)
+            settle = self._return_refused(rate, measured)
+        elif self._chain:
+            # Refusals go on after the dip (a spike): cut again, deep.
+            self._chain += 1
+            settle = CHAIN_CUT * rate
         elif self.cuts and since >= self._probe_wait:
-            settle, proven = self._after_probe(sent_at, rate, measured)
-            self._remember(proven, settle)
-            if self._draining:
-                # The probe emptied a bucket: live traffic takes refusals until it refills.
-                settle = min(settle, PROBE_DIP * rate)
+            settle, proven = self._after_probe(sent_at, measured)
+            # No dip: a probe is refused for going too far, more than for a spike; if a spike
+            # refused it, more refusals follow and cut deep.
+            self._dip(proven)
         elif not self.cuts and sent_at - self._started < QUICK_START:
             # Refused at once: no burst hid how far the start overshot.
             settle = QUICK_MARGIN * measured / MARGIN
@@ -464,15 +465,10 @@ class AdaptiveRateLimiter:
         else:
             settle = FIRST * measured  # the hold was not safe after all
             if since >= SAFE:
-                # A spike, or a clump: dip now (the bucket is dry, and live traffic takes most
-                # refusals) and come back to this hold once the refusals stop.
-                self._remember(self._settle, self._settle)
+                # A spike, or a clump: the bucket is dry and live traffic takes most refusals.
+                self._dip(self._settle)
                 settle = DIP * rate
-            elif self._restore is not None:
-                # Refusals go on (a spike): cut again, deep.
-                self._chain += 1
-                settle = CHAIN_CUT * rate
-        if self._restore is None:
+        if not self._chain:
             # One episode at most halves the pace: a few refusals of a few calls say little.
             settle = max(settle, HALVING * rate)
         self._settle = max(MIN_RATE, min(settle, self._ceiling))
@@ -487,27 +483,26 @@ class AdaptiveRateLimiter:
             self.cuts,
         )
 
-    def _remember(self, hold: float, isolated: float) -> None:
-        """A hold that proved safe met a refusal: the first cut of a possible run of them.
-
-        If no other refusal follows, the pace climbs back to ``isolated`` (not ``hold``).
-        """
-        self._forget()
-        self._restore = hold
-        self._isolated = isolated
-        self._chain = 1
-
-    def _return_refused(self, measured: float) -> float:
-        """The hold after a refusal while returning to the safe hold, or soon after."""
-        restore = self._restore if self._restore is not None else self._settle
-        failed = self._failed_returns + 1
-        quiet = 2 * self._quiet
-        self._forget()
-        if failed < RETURN_TRIES:
-            # The spike was longer than the quiet wait: return again, after a longer one.
-            self._restore, self._chain = restore, 2
-            self._failed_returns, self._quiet = failed, quiet
-        return FIRST * measured
+    def _return_refused(self, rate: float, measured: float) -> float:
+        """The hold after a refusal while a dip returned, or soon after it did."""
+        if self._chain == 1:
+            # A lone refusal's return met another: refusals go on, so the dip waits longer.
+            self._chain = 2
+            return CHAIN_CUT * rate
+        if self._returned:
+            self._restore = self._settle
+        self._returned = False
+        self._failed_returns += 1
+        if self._failed_returns >= RETURN_TRIES:
+            # Live traffic grew for good: the hold it left was not safe after all.
+            self._chain = 0
+            self._failed_returns = 0
+            self._quiet = QUIET
+            return FIRST * measured
+        # The spike outlasted the wait: dip again, and wait longer.
+        self._chain = 2
+        self._quiet *= 2
+        return CHAIN_CUT * rate
 
     def _drained_capacity(self, sent_at: float, measured: float) -> float:
         """The capacity that let this start empty a bucket of ``ASSUMED_BURST`` calls.
@@ -537,16 +532,17 @@ class AdaptiveRateLimiter:
         let_through = answered / WINDOW if busy else rate
         return min(rate, let_through) * (1 - refused / calls)
 
-    def _after_probe(self, sent_at: float, rate: float, measured: float) -> tuple[float, float]:
+    def _after_probe(self, sent_at: float, measured: float) -> tuple[float, float]:
         """The hold rate after a probe from a hold that proved safe was throttled, and the
-        hold the probe proved safe until then (where to return if a spike refused it)."""
+        hold the probe proved safe (where to return if more refusals follow: a spike)."""
         hold = self._settle
         start = self._phase_at + self._probe_wait
         if self._excess(hold / MARGIN, start, sent_at) < QUICK_SECONDS * hold:
             # Refused almost at once (fixed windows do that): the probe met the ceiling itself.
             self._probe_wait = min(2 * self._probe_wait, PROBE_WAIT_MAX)
             self._draining = False  # nothing hid a burst, so there is no bucket to refill
-            return max(hold, min(QUICK_MARGIN * measured / MARGIN, QUICK_STEP * hold)), hold
+            settle = max(hold, min(QUICK_MARGIN * measured / MARGIN, QUICK_STEP * hold))
+            return settle, hold
         burst = max(ASSUMED_BURST, BURST_SECONDS * hold / MARGIN)
         found = self._least_capacity(start, sent_at, burst)
         if MARGIN * found <= hold:
