@@ -271,7 +271,9 @@ class AdaptiveRateLimiter:
     @property
     def rate(self) -> float:
         """The current pace in calls per second."""
-        return self._rate_at(self._clock())
+        now = self._clock()
+        self._finish_return(now)
+        return self._rate_at(now)
 
     @property
     def epoch(self) -> int:
@@ -317,9 +319,9 @@ class AdaptiveRateLimiter:
 
     def _rate_at(self, now: float) -> float:
         since = now - self._phase_at
-        if self._returning(since):
+        if self._returning(since) and self._restore > self._settle:
             climbed = min(1.0, (since - self._wait()) / RETURN_TIME)
-            rate = self._settle + max(0.0, self._restore - self._settle) * climbed
+            rate = self._settle + (self._restore - self._settle) * climbed
         elif since < DRAIN_TIME and self._draining:
             rate = DRAIN * self._settle
         elif since < self._probe_wait:
@@ -348,9 +350,11 @@ class AdaptiveRateLimiter:
             self._quiet = QUIET
         if not self._returning(since) or since < self._wait() + RETURN_TIME:
             return
-        self._phase_at += self._wait() + RETURN_TIME
-        self._settle = max(self._settle, self._restore)
-        self._draining = False
+        if self._restore > self._settle:
+            # Back at the safe hold, which starts its own phase (as after a cut, but no drain).
+            self._phase_at += self._wait() + RETURN_TIME
+            self._settle = self._restore
+            self._draining = False
         if self._chain >= 2:
             self._returned = True
             # Live traffic spikes: more room between spikes is unlikely, and a probe that
