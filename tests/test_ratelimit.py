@@ -61,7 +61,8 @@ async def test_start_and_probes_space_calls_at_random_holds_evenly(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """While probing, each call comes at a random point of its own slot: random gaps, yet
-    never more than rate + 1 calls in a second; in a hold the gaps are exactly 1/rate."""
+    never more than rate + 1 calls in a second; in a hold (once the refusal's run is over)
+    the gaps are exactly 1/rate."""
     monkeypatch.setattr(pace, "JITTER", 1.0)
     time = FakeTime()
     pacer = limiter(40, time)
@@ -72,7 +73,7 @@ async def test_start_and_probes_space_calls_at_random_holds_evenly(
     for first in probing:
         assert sum(1 for slot in probing if first <= slot < first + 1) <= 41
     pacer.throttled(time.now)
-    time.now += pace.DRAIN_TIME
+    time.now += pace.LONE_QUIET + pace.RETURN_TIME
     holding = [await pacer.acquire() for _ in range(20)]
     gaps = [b - a for a, b in itertools.pairwise(slot for slot in holding if slot is not None)]
     assert max(gaps) - min(gaps) < 1e-9
@@ -173,13 +174,15 @@ def test_one_cut_per_episode() -> None:
 
 
 def test_a_throttled_hold_was_unsafe() -> None:
-    """A throttle during the hold: the hold drops to FIRST * MARGIN * capacity."""
+    """A throttle in a hold younger than SAFE: the pace dips, then holds at FIRST * MARGIN *
+    capacity (not at the hold it had)."""
     time = FakeTime()
     pacer = settled(time, 40)
     time.now += pace.DRAIN_TIME + 1
     answer(pacer, time, 40, 40)
     pacer.throttled(time.now)
-    time.now += pace.DRAIN_TIME
+    assert pacer.rate == pytest.approx(pace.DIP * 40)
+    time.now += pace.LONE_QUIET + pace.RETURN_TIME
     assert pacer.rate == pytest.approx(pace.FIRST * pace.MARGIN * 40 * 40 / 41, rel=0.02)
 
 

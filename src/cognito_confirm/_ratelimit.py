@@ -453,28 +453,16 @@ class AdaptiveRateLimiter:
         if self._returning(since) or (self._returned and since < SAFE):
             settle = self._return_refused(rate, measured)
         elif self._chain:
-            # Refusals go on after the dip (a spike): cut again, deep.
+            # Refusals go on after the first (a spike): cut again, deep.
             self._chain += 1
+            self._draining = False
             settle = CHAIN_CUT * rate
-        elif self.cuts and since >= self._probe_wait:
-            settle, proven = self._after_probe(sent_at, measured)
-            # No dip: a probe is refused for going too far, more than for a spike; if a spike
-            # refused it, more refusals follow and cut deep.
-            self._dip(proven)
         elif not self.cuts and sent_at - self._started < QUICK_START:
             # Refused at once: no burst hid how far the start overshot.
-            settle = QUICK_MARGIN * measured / MARGIN
-        elif not self.cuts:
-            settle = MARGIN * self._drained_capacity(sent_at, measured / MARGIN)
+            settle = max(QUICK_MARGIN * measured / MARGIN, HALVING * rate)
         else:
-            settle = FIRST * measured  # the hold was not safe after all
-            if since >= SAFE:
-                # A spike, or a clump: the bucket is dry and live traffic takes most refusals.
-                self._dip(self._settle)
-                settle = DIP * rate
-        if not self._chain:
-            # One episode at most halves the pace: a few refusals of a few calls say little.
-            settle = max(settle, HALVING * rate)
+            hold, settle = self._first_cut(sent_at, since, rate, measured)
+            self._dip(hold)
         self._settle = max(MIN_RATE, min(settle, self._ceiling))
         self._cut_at = self._phase_at = now
         self._next_slot = max(self._next_slot, now + 1.0 / self._rate_at(now))
@@ -486,6 +474,28 @@ class AdaptiveRateLimiter:
             self._settle,
             self.cuts,
         )
+
+    def _first_cut(
+        self, sent_at: float, since: float, rate: float, measured: float
+    ) -> tuple[float, float]:
+        """The hold to come back to after a new run of refusals, and the pace until then."""
+        if self.cuts and since >= self._probe_wait:
+            # No dip: a probe is refused for going too far more often than for a spike, and
+            # if a spike refused it, more refusals follow and cut deep.
+            settle, proven = self._after_probe(sent_at, measured)
+            return proven, max(settle, HALVING * rate)
+        if not self.cuts:
+            settle = MARGIN * self._drained_capacity(sent_at, measured / MARGIN)
+            settle = max(settle, HALVING * rate)
+            return settle, settle
+        # A refusal in a hold: the bucket is dry, and live traffic takes most of the refusals
+        # (it comes in clumps, the pace evenly), so the pace dips at once (no drain: the dip
+        # lets the bucket refill).
+        self._draining = False
+        if since >= SAFE:
+            return self._settle, DIP * rate
+        # The hold was not safe after all.
+        return max(FIRST * measured, HALVING * rate), DIP * rate
 
     def _return_refused(self, rate: float, measured: float) -> float:
         """The hold after a refusal while a dip returned, or soon after it did."""
@@ -502,7 +512,7 @@ class AdaptiveRateLimiter:
             self._chain = 0
             self._failed_returns = 0
             self._quiet = QUIET
-            return FIRST * measured
+            return max(FIRST * measured, HALVING * rate)
         # The spike outlasted the wait: dip again, and wait longer.
         self._chain = 2
         self._quiet *= 2
