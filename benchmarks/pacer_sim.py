@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cognito_confirm import AdaptiveRateLimiter, RetryPolicy
-from cognito_confirm._ratelimit import RECHECK
 from cognito_confirm.testing._model import quota_gate
 
 
@@ -290,16 +289,12 @@ class _Simulation:
         epoch = self.pacer.epoch
 
         def wake() -> None:
-            # As AdaptiveRateLimiter.acquire: a waiting call checks now and then whether the
-            # pace changed (a cut, or a return far above the pace its slot was given at).
-            if self.pacer.epoch != epoch:
-                self.attempt(attempts)
-            elif self.now >= slot:
+            if self.pacer.epoch == epoch:
                 self.send(attempts + 1)
             else:
-                self.at(min(slot, self.now + RECHECK), wake)
+                self.attempt(attempts)
 
-        self.at(min(slot, self.now + RECHECK), wake)
+        self.at(slot, wake)
 
     def send(self, attempts: int) -> None:
         sent_at = self.now
@@ -416,7 +411,7 @@ class _ReactiveFloor(AdaptiveRateLimiter):
     def throttled(self, sent_at: float) -> None:
         self.throttles += 1
         self._refused_at = self._clock()
-        self._epoch += 1
+        self.epoch += 1
 
 
 def _floor(

@@ -73,7 +73,9 @@ async def test_start_and_probes_space_calls_at_random_holds_evenly(
     for first in probing:
         assert sum(1 for slot in probing if first <= slot < first + 1) <= 41
     pacer.throttled(time.now)
-    time.now += pace.LONE_QUIET + pace.RETURN_TIME
+    back = time.now + pace.LONE_QUIET + pace.RETURN_TIME
+    while time.now < back:  # the start's refusal stays alone: its run is over
+        await pacer.acquire()
     holding = [await pacer.acquire() for _ in range(20)]
     gaps = [b - a for a, b in itertools.pairwise(slot for slot in holding if slot is not None)]
     assert max(gaps) - min(gaps) < 1e-9
@@ -311,3 +313,126 @@ def test_alone_the_pace_takes_the_quota() -> None:
     outcome = pacer_sim.simulate(pacer_sim.Setting(rate=60.0, live=0, users=1500), 0)
     assert outcome.share_of_free >= 0.95
     assert outcome.throttled_share < 0.02
+
+
+def safe_hold(time: FakeTime, hold: float) -> AdaptiveRateLimiter:
+    """A pacer holding at ``hold``/s for SAFE seconds, its next probe far off (as after a
+    probe a burst masked), so the next refusal meets a hold that proved safe."""
+    pacer = settled(time, hold)
+    pacer._probe_wait = pace.PROBE_WAIT_MAX
+    time.now += pace.SAFE
+    answer(pacer, time, round(hold), hold)
+    return pacer
+
+
+def test_a_refusal_in_a_safe_hold_dips_then_returns_to_it() -> None:
+    """A lone refusal in a hold that proved safe: DIP of the pace at once, back to the same
+    hold after LONE_QUIET (climbing over RETURN_TIME), not a lower one."""
+    time = FakeTime()
+    pacer = safe_hold(time, 30)
+    pacer.throttled(time.now)
+    cut = time.now
+    assert pacer.rate == pytest.approx(pace.DIP * 30)
+    time.now = cut + pace.LONE_QUIET - 0.01
+    assert pacer.rate == pytest.approx(pace.DIP * 30)
+    time.now = cut + pace.LONE_QUIET + pace.RETURN_TIME / 2
+    assert pacer.rate == pytest.approx((pace.DIP * 30 + 30) / 2)
+    time.now = cut + pace.LONE_QUIET + pace.RETURN_TIME
+    assert pacer.rate == pytest.approx(30)
+    time.now += pace.PROBE_WAIT_MAX - 0.01
+    assert pacer.rate == pytest.approx(30)  # a hold again, probing no sooner than before
+
+
+def test_refusals_that_go_on_cut_deeper_and_wait_longer() -> None:
+    """A second refusal RECUT after the first cuts to CHAIN_CUT of the pace; the run returns
+    to the safe hold only QUIET seconds after its last cut."""
+    time = FakeTime()
+    pacer = safe_hold(time, 100)
+    pacer.throttled(time.now)
+    time.now += pace.RECUT
+    pacer.throttled(time.now)
+    cut = time.now
+    assert pacer.cuts == 3
+    assert pacer.rate == pytest.approx(pace.CHAIN_CUT * pace.DIP * 100)
+    time.now = cut + pace.LONE_QUIET + pace.RETURN_TIME
+    assert pacer.rate == pytest.approx(pace.CHAIN_CUT * pace.DIP * 100)  # not a lone refusal
+    time.now = cut + pace.QUIET + pace.RETURN_TIME
+    assert pacer.rate == pytest.approx(100)
+
+
+def test_refusals_within_recut_of_a_dip_cut_nothing_more() -> None:
+    """Calls sent less than RECUT after the dip's cut reflect the old pace: no second cut."""
+    time = FakeTime()
+    pacer = safe_hold(time, 30)
+    pacer.throttled(time.now)
+    pacer.throttled(time.now + pace.RECUT / 2)
+    assert (pacer.cuts, pacer.throttles) == (2, 3)
+    assert pacer.rate == pytest.approx(pace.DIP * 30)
+
+
+def test_a_refused_return_waits_twice_as_long_then_forgets_the_hold() -> None:
+    """A return refused within SAFE of its end dips again and waits 2 * QUIET; after
+    RETURN_TRIES refused returns the safe hold is forgotten (live traffic grew for good)."""
+    time = FakeTime()
+    pacer = safe_hold(time, 30)
+    pacer.throttled(time.now)
+    time.now += pace.RECUT
+    pacer.throttled(time.now)
+    time.now += pace.QUIET + pace.RETURN_TIME + 1  # returned to 30, then refused
+    answer(pacer, time, 30, 30)
+    pacer.throttled(time.now)
+    cut = time.now
+    assert pacer.rate == pytest.approx(pace.CHAIN_CUT * 30)
+    time.now = cut + pace.QUIET + pace.RETURN_TIME
+    assert pacer.rate < 30  # still waiting: twice as long
+    time.now = cut + 2 * pace.QUIET + pace.RETURN_TIME
+    assert pacer.rate == pytest.approx(30)
+    assert pace.RETURN_TRIES == 2
+    answer(pacer, time, 30, 30)
+    pacer.throttled(time.now)
+    time.now += 2 * pace.QUIET + pace.RETURN_TIME
+    forgotten = pacer.rate
+    assert forgotten == pytest.approx(pace.FIRST * pace.MARGIN * 30 * 30 / 31, rel=0.02)
+
+
+def test_slots_given_in_a_dip_already_follow_its_return() -> None:
+    """Calls queued at the dip's pace are not held back by it: slots past the return come
+    at the hold's pace (a return needs no cut to wake them)."""
+    time = FakeTime()
+    pacer = safe_hold(time, 30)
+    pacer.throttled(time.now)
+    back = time.now + pace.LONE_QUIET + pace.RETURN_TIME
+    slots = [pacer.reserve() for _ in range(40)]
+    late = [slot for slot in slots if slot is not None and slot >= back]
+    assert len(late) > 15
+    gaps = [b - a for a, b in itertools.pairwise(late)]
+    assert max(gaps) == pytest.approx(1 / 30)
+    assert slots[0] is not None
+    assert slots[1] is not None
+    assert slots[1] - slots[0] == pytest.approx(1 / (pace.DIP * 30))
+
+
+def test_a_probe_from_a_low_hold_grows_as_one_from_probe_base() -> None:
+    """Below PROBE_BASE a probe gains calls a second as fast as a probe from PROBE_BASE."""
+    time = FakeTime()
+    pacer = settled(time, 10)
+    cut = time.now
+    time.now = cut + pace.PROBE_WAIT_MIN + 4
+    grown = pace.PROBE_BASE * math.exp(4 * pace.GROWTH) - (pace.PROBE_BASE - 10)
+    assert pacer.rate == pytest.approx(grown)
+    assert pacer.rate > 10 * math.exp(4 * pace.GROWTH) + 1
+
+
+@pytest.mark.parametrize("name", [n for n in pacer_sim.SCENARIOS if n.startswith("spikes")])
+def test_beside_spiking_live_traffic_the_pace_takes_the_room_back(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Spiking live traffic (virtual clock, medians of five seeds): >= 0.7 of the room live
+    traffic leaves (the pacer before the dips: 0.51-0.70 over ten seeds), and no more than
+    6.5% of the sign-ups inside spikes throttled (before: 3.0-5.8%; the reactive floor:
+    1.1-5.6%)."""
+    monkeypatch.setattr(pace, "JITTER", 1.0)
+    runs = [pacer_sim.simulate(pacer_sim.SCENARIOS[name], seed) for seed in range(5)]
+    assert all(outcome.failed == 0 for outcome in runs)
+    assert statistics.median(outcome.share_of_free for outcome in runs) >= 0.7
+    assert statistics.median(outcome.spike_harm for outcome in runs) <= 0.065

@@ -189,11 +189,6 @@ DIP: Final = 0.1
 """The first cut in a hold that proved safe goes down to this share at most."""
 RETURN_PROBE_WAIT: Final = 20.0
 """Seconds of hold after a return before the next probe."""
-RISE: Final = 1.5
-"""When the pace is this many times the one the waiting calls' slots were given at, the slots
-are stale (``epoch`` changes) ..."""
-RECHECK: Final = 0.25
-"""... which a call waiting for its slot checks this often, in seconds."""
 RETURN_TRIES: Final = 2
 """Returns refused before the hold that proved safe is forgotten (live traffic grew for good);
 the quiet wait doubles after each."""
@@ -256,10 +251,9 @@ class AdaptiveRateLimiter:
         self._answers: deque[float] = deque()
         self._throttled_at: deque[float] = deque()
         self._latency: float | None = None
-        self._slot_rate = self._rate_at(now)  # the pace the waiting calls' slots were given at
         self.throttles = 0
         self.cuts = 0
-        self._epoch = 0
+        self.epoch = 0
 
     def __repr__(self) -> str:
         ceiling = "None" if self._max_rate is None else f"{self._max_rate:g}/s"
@@ -274,19 +268,6 @@ class AdaptiveRateLimiter:
         now = self._clock()
         self._finish_return(now)
         return self._rate_at(now)
-
-    @property
-    def epoch(self) -> int:
-        """Changes at every cut, and when the pace has risen far above the one the waiting
-        calls' slots were given at (a return): a slot reserved before is stale."""
-        now = self._clock()
-        self._finish_return(now)
-        if self._next_slot > now and self._rate_at(now) > RISE * self._slot_rate:
-            # Slots given at a dip's pace would hold the calls back long after the return.
-            self._next_slot = now
-            self._slot_rate = self._rate_at(now)
-            self._epoch += 1
-        return self._epoch
 
     @property
     def max_rate(self) -> float | None:
@@ -401,7 +382,6 @@ class AdaptiveRateLimiter:
         if slot > now:
             self._waited = now
         self._next_slot = start + gap
-        self._slot_rate = 1.0 / gap
         return slot
 
     async def acquire(self, max_wait: float | None = None) -> float | None:
@@ -419,13 +399,10 @@ class AdaptiveRateLimiter:
             if slot <= now:
                 await anyio.lowlevel.checkpoint()
                 return slot
-            while slot > now and self.epoch == epoch:
-                # Woken now and then: a return may have made the slot stale.
-                await self._sleep(min(slot - now, RECHECK))
-                now = self._clock()
+            await self._sleep(slot - now)
             if self.epoch == epoch:
                 return slot
-            # The pace changed while this call waited: its slot belongs to the old pace.
+            # The pace was cut while this call waited: its slot belongs to the old pace.
 
     def answered(self, sent_at: float) -> None:
         """Report a call granted at ``sent_at`` that Cognito answered without throttling it."""
@@ -467,7 +444,7 @@ class AdaptiveRateLimiter:
         self._cut_at = self._phase_at = now
         self._next_slot = max(self._next_slot, now + 1.0 / self._rate_at(now))
         self.cuts += 1
-        self._epoch += 1
+        self.epoch += 1
         logger.info(
             "throttled by Cognito: pace cut from %.1f to a hold at %.1f calls/s (cut %d)",
             rate,
@@ -499,6 +476,7 @@ class AdaptiveRateLimiter:
 
     def _return_refused(self, rate: float, measured: float) -> float:
         """The hold after a refusal while a dip returned, or soon after it did."""
+        self._draining = False
         if self._chain == 1:
             # A lone refusal's return met another: refusals go on, so the dip waits longer.
             self._chain = 2
@@ -512,6 +490,7 @@ class AdaptiveRateLimiter:
             self._chain = 0
             self._failed_returns = 0
             self._quiet = QUIET
+            self._draining = True
             return max(FIRST * measured, HALVING * rate)
         # The spike outlasted the wait: dip again, and wait longer.
         self._chain = 2
