@@ -412,17 +412,6 @@ def test_slots_given_in_a_dip_already_follow_its_return() -> None:
     assert slots[1] - slots[0] == pytest.approx(1 / (pace.DIP * 30))
 
 
-def test_a_probe_from_a_low_hold_grows_as_one_from_probe_base() -> None:
-    """Below PROBE_BASE a probe gains calls a second as fast as a probe from PROBE_BASE."""
-    time = FakeTime()
-    pacer = settled(time, 10)
-    cut = time.now
-    time.now = cut + pace.PROBE_WAIT_MIN + 4
-    grown = pace.PROBE_BASE * math.exp(4 * pace.GROWTH) - (pace.PROBE_BASE - 10)
-    assert pacer.rate == pytest.approx(grown)
-    assert pacer.rate > 10 * math.exp(4 * pace.GROWTH) + 1
-
-
 @pytest.mark.parametrize("name", [n for n in pacer_sim.SCENARIOS if n.startswith("spikes")])
 def test_beside_spiking_live_traffic_the_pace_takes_the_room_back(
     monkeypatch: pytest.MonkeyPatch, name: str
