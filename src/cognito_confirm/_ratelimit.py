@@ -134,10 +134,10 @@ come from the bucket running dry before any refusal can tell a client, and from 
 traffic's own clumps once it is dry (45-48/s leave the bucket 2-5 tokens a second), so no
 pacer that holds as much between spikes and learns from throttles alone can do better (it
 cannot see a spike before its first refusal, nor do better after it than stop), and holding
-lower between spikes (a reserve) barely lowers it: at 0.55 of the room it still lets 2.8% (15->45/s) and 3.3%
-(10->48/s) be throttled inside spikes. Before the runs the pacer left the room unused rather
-than protecting the spikes: it held one halving per episode while the bucket stayed dry, and
-waited 5-20 s to probe back.
+lower between spikes (a reserve) barely lowers it: at 0.55 of the room it still lets 2.8%
+(15->45/s) and 3.3% (10->48/s) be throttled inside spikes. Before the runs the pacer left the
+room unused rather than protecting the spikes: it held one halving per episode while the bucket
+stayed dry, and waited 5-20 s to probe back.
 
 What chose the run's constants (the same simulation, one constant changed at a time; the mean
 over the seven spike shapes of the median in-spike share throttled, 4.4%, and the least of
