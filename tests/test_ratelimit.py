@@ -395,6 +395,56 @@ def test_a_refused_return_waits_twice_as_long_then_forgets_the_hold() -> None:
     assert forgotten == pytest.approx(pace.FIRST * pace.MARGIN * 30 * 30 / 31, rel=0.02)
 
 
+def test_a_spike_in_the_start_cuts_deep_then_returns_to_the_starts_hold() -> None:
+    """The start's refusal sets its hold as before; refusals that go on (a spike) cut to
+    CHAIN_CUT, and QUIET s after the last the pace is back at the start's hold."""
+    time = FakeTime()
+    pacer = limiter(40, time)
+    calls = busy_start(pacer, time, 5.0)
+    pacer.throttled(time.now)
+    hold = pace.MARGIN * (calls - pace.ASSUMED_BURST) / 5.0
+    time.now += pace.RECUT
+    pacer.throttled(time.now)
+    cut = time.now
+    assert pacer.rate == pytest.approx(pace.CHAIN_CUT * pace.DRAIN * hold, rel=0.02)
+    time.now = cut + pace.QUIET + pace.RETURN_TIME
+    assert pacer.rate == pytest.approx(hold, rel=0.02)
+
+
+def test_a_spike_that_refuses_a_probe_returns_to_what_the_probe_proved() -> None:
+    """A probe refused by a spike: refusals go on, the pace is cut deep, and the return goes
+    to the hold the probe's path proved (above the old hold), not to a cut one."""
+    time = FakeTime()
+    pacer = settled(time, 27)
+    probe_until(pacer, time, time.now, 14)  # about 54/s, well past a burst's worth
+    pacer.throttled(time.now)
+    proven = pacer._restore
+    assert proven > 27 * 1.3
+    time.now += pace.RECUT
+    pacer.throttled(time.now)
+    cut = time.now
+    assert pacer.rate < 0.2 * proven
+    time.now = cut + pace.QUIET + pace.RETURN_TIME
+    assert pacer.rate == pytest.approx(proven)
+
+
+def test_after_a_run_returns_the_next_probe_waits_longer() -> None:
+    """After a run of refusals returned, its hold is not probed for RETURN_PROBE_WAIT s (not
+    the PROBE_WAIT_MIN to PROBE_WAIT_MAX of a hold after a cut): spikes come back."""
+    time = FakeTime()
+    pacer = safe_hold(time, 30)
+    pacer._probe_wait = pace.PROBE_WAIT_MIN
+    pacer.throttled(time.now)  # a probe's refusal: the hold began PROBE_WAIT_MIN s ago
+    hold = pacer._restore
+    time.now += pace.RECUT
+    pacer.throttled(time.now)
+    back = time.now + pace.QUIET + pace.RETURN_TIME
+    time.now = back + pace.RETURN_PROBE_WAIT - 0.01
+    assert pacer.rate == pytest.approx(hold)
+    time.now = back + pace.RETURN_PROBE_WAIT + 2
+    assert pacer.rate > hold
+
+
 def test_slots_given_in_a_dip_already_follow_its_return() -> None:
     """Calls queued at the dip's pace are not held back by it: slots past the return come
     at the hold's pace (a return needs no cut to wake them)."""
