@@ -397,7 +397,7 @@ class _ReactiveFloor(AdaptiveRateLimiter):
     """
 
     def __init__(self, setting: Setting, clock: Callable[[], float], share: float) -> None:
-        super().__init__(setting.rate, clock=clock)
+        super().__init__(setting.rate, clock=clock, rng=random.Random(0))  # runs repeat
         self._setting = setting
         self._share = share
         self._refused_at = -math.inf
