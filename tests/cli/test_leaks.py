@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +19,7 @@ from cognito_confirm import CognitoConfirmer, CognitoConfirmError, RetryPolicy
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.testing import FakeCognito
 from tests.helpers import confirm_args, users_file
+from tests.virtual_time import local_client, virtual_time
 
 USER = "leaky.user.4711"
 SECRET = "s3cr3t-metadata-value"
@@ -129,14 +131,40 @@ def test_the_cli_shows_no_username_nor_metadata(
     assert_clean(result.stderr, "stderr")
 
 
-@pytest.mark.parametrize("path", sorted([*PATHS, *RETRIED]))
-async def test_library_errors_show_no_username_nor_metadata(fake: FakeCognito, path: str) -> None:
-    """str() of what confirm() raises and of what stops confirm_many(), on each path."""
+ON_THE_WIRE = {"html page", "empty 200"}
+"""Paths only bytes on the wire can show (the in-process fake answers no HTML page)."""
+
+
+@pytest.mark.parametrize("path", sorted({*PATHS, *RETRIED} - ON_THE_WIRE))
+@virtual_time
+async def test_library_errors_show_no_username_nor_metadata(path: str) -> None:
+    """str() of what confirm() raises and of what stops confirm_many(), on each path (the fake
+    in-process on virtual time: a pace that throttling cuts to 0.5/s takes no wall time)."""
+    fake = FakeCognito(seed=17)
+    fake.add_users(NAMES)
     (PATHS.get(path) or per_user(path))(fake)
+    await assert_library_errors_clean(
+        CognitoConfirmer(fake.user_pool_id, client=local_client(fake), **LIBRARY)
+    )
+
+
+@pytest.mark.parametrize("path", sorted(ON_THE_WIRE))
+async def test_library_errors_show_no_username_nor_metadata_on_the_wire(
+    fake: FakeCognito, path: str
+) -> None:
+    """The same for the answers only HTTP carries: an HTML page, an empty answer."""
+    PATHS[path](fake)
+    await assert_library_errors_clean(
+        CognitoConfirmer(fake.user_pool_id, endpoint_url=fake.endpoint_url, **LIBRARY)
+    )
+
+
+LIBRARY: dict[str, Any] = {"retry": FAST, "rate": None, "max_wait": None}
+
+
+async def assert_library_errors_clean(confirmer: CognitoConfirmer) -> None:
     raised: list[BaseException] = []
-    async with CognitoConfirmer(
-        fake.user_pool_id, endpoint_url=fake.endpoint_url, retry=FAST, rate=None, max_wait=None
-    ) as c:
+    async with confirmer as c:
         try:
             await c.confirm(NAMES[0], client_metadata={"source": SECRET})
         except CognitoConfirmError as error:
