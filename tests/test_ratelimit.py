@@ -194,7 +194,7 @@ def settled(time: FakeTime, hold: float) -> AdaptiveRateLimiter:
     capacity = hold / pace.QUICK_MARGIN
     answer(pacer, time, round(capacity * 0.5), capacity)  # half a second: a quick refusal
     pacer.throttled(time.now)
-    pacer._settle = hold  # exact, whatever the half second measured
+    pacer._pace._settle = hold  # exact, whatever the half second measured
     return pacer
 
 
@@ -319,7 +319,7 @@ def safe_hold(time: FakeTime, hold: float) -> AdaptiveRateLimiter:
     """A pacer holding at ``hold``/s for SAFE seconds, its next probe far off (as after a
     probe a burst masked), so the next refusal meets a hold that proved safe."""
     pacer = settled(time, hold)
-    pacer._probe_wait = pace.PROBE_WAIT_MAX
+    pacer._pace._probe_wait = pace.PROBE_WAIT_MAX
     time.now += pace.SAFE
     answer(pacer, time, round(hold), hold)
     return pacer
@@ -418,7 +418,7 @@ def test_a_spike_that_refuses_a_probe_returns_to_what_the_probe_proved() -> None
     pacer = settled(time, 27)
     probe_until(pacer, time, time.now, 14)  # about 54/s, well past a burst's worth
     pacer.throttled(time.now)
-    proven = pacer._restore
+    proven = pacer._pace._restore
     assert proven > 27 * 1.3
     time.now += pace.RECUT
     pacer.throttled(time.now)
@@ -433,9 +433,9 @@ def test_after_a_run_returns_the_next_probe_waits_longer() -> None:
     the PROBE_WAIT_MIN to PROBE_WAIT_MAX of a hold after a cut): spikes come back."""
     time = FakeTime()
     pacer = safe_hold(time, 30)
-    pacer._probe_wait = pace.PROBE_WAIT_MIN
+    pacer._pace._probe_wait = pace.PROBE_WAIT_MIN
     pacer.throttled(time.now)  # a probe's refusal: the hold began PROBE_WAIT_MIN s ago
-    hold = pacer._restore
+    hold = pacer._pace._restore
     time.now += pace.RECUT
     pacer.throttled(time.now)
     back = time.now + pace.QUIET + pace.RETURN_TIME

@@ -263,45 +263,22 @@ RETURN_PROBE_WAIT: Final = 20.0
 that finds no room leaves the bucket dry for the next one."""
 
 
-class AdaptiveRateLimiter:
-    """Spaces calls evenly at the rate the shared quota leaves, learnt from throttling.
+class Pace:
+    """Internal: the rate the quota leaves this process, learnt from the throttles reported.
 
-    One pacer serves every call of a ``CognitoConfirmer`` (single confirmations and bulk runs
-    alike), so a web service and a migration in one process keep one pace. The module
-    docstring explains the algorithm and the figures behind its constants.
-
-    Args:
-        rate: The most calls per second the user allows; ``None`` for no ceiling of the
-            user's (the pace still learns the quota).
-        clock: Seconds, monotonic (default: the running loop's); injectable for simulations.
-        sleep: How to wait; injectable likewise.
+    ``AdaptiveRateLimiter`` turns it into slots; the module docstring explains the rules.
 
     Attributes:
-        throttles: Throttled calls reported.
-        cuts: Cuts of the pace (a run of refusals may cut it several times).
-        epoch: Changes at every cut (a slot reserved before it is stale).
+        waited: When a call last waited for its slot (the pace, not the calls asked for, set
+            the rate let through since).
     """
 
-    def __init__(
-        self,
-        rate: float | None,
-        *,
-        clock: Callable[[], float] = loop_time,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-        rng: random.Random | None = None,
-    ) -> None:
-        if rate is not None and not (rate > 0 and math.isfinite(rate)):
-            msg = f"rate must be a positive number of requests per second or None, got {rate}"
-            raise ValueError(msg)
-        self._max_rate = rate
+    def __init__(self, rate: float | None, now: float) -> None:
         self._ceiling = rate if rate is not None else math.inf
-        self._clock = clock
-        self._sleep = sleep
-        self._rng = rng or random.Random()  # noqa: S311 - spacing calls, not security
-        now = clock()
         self._settle = rate if rate is not None else DEFAULT_QUOTA
         self._started = now
-        self._waited = -math.inf
+        self._starting = True  # no refusal has cut the pace yet
+        self.waited = -math.inf
         self._admitted = 0
         self._probe_wait = PROBE_WAIT_MIN
         self._draining = False
@@ -309,7 +286,6 @@ class AdaptiveRateLimiter:
         # ended: the first throttle shows where the quota really is.
         self._cut_at = now - self._probe_wait
         self._phase_at = self._cut_at  # when the current hold began: a cut, or a return's end
-        self._next_slot = now
         # A run of refusals (see the module docstring): its cuts (0: none), the hold it comes
         # back to, and how long it waits without a cut before it does.
         self._chain = 0
@@ -319,55 +295,9 @@ class AdaptiveRateLimiter:
         self._returned = False  # the current hold is a return's, not yet SAFE seconds old
         self._answers: deque[float] = deque()
         self._throttled_at: deque[float] = deque()
-        self._latency: float | None = None
-        self.throttles = 0
-        self.cuts = 0
-        self.epoch = 0
 
-    def __repr__(self) -> str:
-        ceiling = "None" if self._max_rate is None else f"{self._max_rate:g}/s"
-        return (
-            f"<AdaptiveRateLimiter rate={self.rate:.1f}/s max_rate={ceiling} "
-            f"cuts={self.cuts} throttles={self.throttles}>"
-        )
-
-    @property
-    def rate(self) -> float:
-        """The current pace in calls per second."""
-        now = self._clock()
-        self._finish_return(now)
-        return self._rate_at(now)
-
-    @property
-    def max_rate(self) -> float | None:
-        """The ceiling the user allows (None: none)."""
-        return self._max_rate
-
-    @property
-    def latency(self) -> float | None:
-        """Seconds from a call's slot to its answer, averaged; None before the first answer."""
-        return self._latency
-
-    def calls_needed(self, cap: int) -> int:
-        """How many calls in flight keep up with the pace: at most ``cap``, at least 1.
-
-        Little's law: a pace of ``rate`` calls a second, each taking ``latency`` seconds, has
-        ``rate * latency`` calls in flight; ``HEADROOM`` and ``SPARE`` absorb the latency's
-        spread. More would only wait for their slots; before any answer, ``cap``.
-        """
-        if self._latency is None:
-            return cap
-        needed = math.ceil(round(self.rate * self._latency * HEADROOM, 6)) + SPARE
-        return max(1, min(cap, needed))
-
-    def _measure(self, sent_at: float, now: float) -> None:
-        latency = max(0.0, now - sent_at)
-        if self._latency is None:
-            self._latency = latency
-        else:
-            self._latency += LATENCY_WEIGHT * (latency - self._latency)
-
-    def _rate_at(self, now: float) -> float:
+    def rate_at(self, now: float) -> float:
+        """The pace at ``now``, as the last cut and the time since decide it."""
         since = now - self._phase_at
         if self._returning(since) and self._restore > self._settle:
             climbed = min(1.0, (since - self._wait()) / RETURN_TIME)
@@ -388,7 +318,7 @@ class AdaptiveRateLimiter:
         """Whether, ``since`` seconds after the last cut, a run climbs back to its hold."""
         return self._chain > 0 and since >= self._wait()
 
-    def _finish_return(self, now: float) -> None:
+    def finish_return(self, now: float) -> None:
         """Settle what the time since the last cut decided: whether a return is over."""
         since = now - self._phase_at
         if self._returned and since >= SAFE:
@@ -418,80 +348,36 @@ class AdaptiveRateLimiter:
         self._failed_returns = 0
         self._quiet = QUIET
 
-    def wait_time(self) -> float:
-        """Seconds until the next free slot (0 when one is free now)."""
-        return max(0.0, self._next_slot - self._clock())
+    def exploring(self, now: float) -> bool:
+        """Whether the pace explores at ``now`` (the start, a probe, a run) rather than holds."""
+        return now - self._phase_at >= self._probe_wait or self._chain > 0
 
-    def reserve(self, max_wait: float | None = None) -> float | None:
-        """Take the next slot and return its time, or None if it is more than ``max_wait`` away.
+    def stand_still(self, seconds: float) -> None:
+        """Nobody used the pace for ``seconds``: what it remembers moves on by as much."""
+        self._cut_at += seconds
+        self._phase_at += seconds
+        self._started += seconds
 
-        Synchronous, for callers that schedule their own waiting (the simulation does).
-        """
-        now = self._clock()
-        idle = now - self._next_slot
-        if idle > IDLE:
-            # Nobody used the pace meanwhile, so nothing tested it: its clock stood still.
-            self._cut_at += idle
-            self._phase_at += idle
-            self._started += idle
-        self._finish_return(now)
-        start = max(now, self._next_slot)
-        gap = 1.0 / self._rate_at(start)
-        if max_wait is not None and start - now > max_wait:
-            return None
-        slot = start
-        since = start - self._phase_at
-        exploring = since >= self._probe_wait or self._chain > 0
-        if JITTER and gap >= JITTER_MIN_GAP and exploring:
-            slot += JITTER * gap * self._rng.random()
-            if max_wait is not None:
-                slot = min(slot, now + max_wait)  # a free slot is not refused for its jitter
-        if slot > now:
-            self._waited = now
-        self._next_slot = start + gap
-        return slot
-
-    async def acquire(self, max_wait: float | None = None) -> float | None:
-        """Wait for this call's slot; return the time it was granted (to pass to ``throttled``).
-
-        With ``max_wait``, return None at once, without taking a slot, when the next slot is
-        further away than that (``wait_time()`` says how far).
-        """
-        while True:
-            epoch = self.epoch
-            slot = self.reserve(max_wait)
-            if slot is None:
-                return None
-            now = self._clock()
-            if slot <= now:
-                await anyio.lowlevel.checkpoint()
-                return slot
-            await self._sleep(slot - now)
-            if self.epoch == epoch:
-                return slot
-            # The pace was cut while this call waited: its slot belongs to the old pace.
-
-    def answered(self, sent_at: float) -> None:
-        """Report a call granted at ``sent_at`` that Cognito answered without throttling it."""
-        now = self._clock()
-        self._measure(sent_at, now)
+    def answered(self, now: float) -> None:
+        """Learn from a call Cognito answered at ``now`` without throttling it."""
         self._answers.append(now)
         self._admitted += 1
         _trim(self._answers, now - WINDOW)
 
-    def throttled(self, sent_at: float) -> None:
-        """Report a call granted at ``sent_at`` that Cognito throttled."""
-        self.throttles += 1
-        now = self._clock()
-        self._measure(sent_at, now)
+    def throttled(self, sent_at: float, now: float) -> tuple[float, float] | None:
+        """Learn from a call sent at ``sent_at`` that Cognito throttled (reported at ``now``).
+
+        Returns the refused call's rate and the pace after the cut, or None when the refusal
+        cut nothing (its episode was cut for already).
+        """
         self._throttled_at.append(now)
         _trim(self._throttled_at, now - WINDOW)
         _trim(self._answers, now - WINDOW)
-        self._finish_return(sent_at)
+        self.finish_return(sent_at)
         if sent_at < self._cut_at + (RECUT if self._chain else COOLDOWN):
-            return
-        rate = self._rate_at(sent_at)
-        measured = MARGIN * self._capacity(rate)
+            return None
+        rate = self.rate_at(sent_at)
+        measured = MARGIN * self._capacity(rate, now)
         self._draining = True
         since = sent_at - self._phase_at
         if self._returning(since) or (self._returned and since < SAFE):
@@ -501,7 +387,7 @@ class AdaptiveRateLimiter:
             self._chain += 1
             self._draining = False
             settle = CHAIN_CUT * rate
-        elif not self.cuts and sent_at - self._started < QUICK_START:
+        elif self._starting and sent_at - self._started < QUICK_START:
             # Refused at once: no burst hid how far the start overshot.
             settle = max(QUICK_MARGIN * measured / MARGIN, HALVING * rate)
         else:
@@ -509,26 +395,19 @@ class AdaptiveRateLimiter:
             self._dip(hold)
         self._settle = max(MIN_RATE, min(settle, self._ceiling))
         self._cut_at = self._phase_at = now
-        self._next_slot = max(self._next_slot, now + 1.0 / self._rate_at(now))
-        self.cuts += 1
-        self.epoch += 1
-        logger.info(
-            "throttled by Cognito: pace cut from %.1f to %.1f calls/s (cut %d)",
-            rate,
-            self._settle,
-            self.cuts,
-        )
+        self._starting = False
+        return rate, self._settle
 
     def _first_cut(
         self, sent_at: float, since: float, rate: float, measured: float
     ) -> tuple[float, float]:
         """The hold to come back to after a new run of refusals, and the pace until then."""
-        if self.cuts and since >= self._probe_wait:
+        if not self._starting and since >= self._probe_wait:
             # No dip: a probe is refused for going too far more often than for a spike, and
             # if a spike refused it, more refusals follow and cut deep.
             settle, proven = self._after_probe(sent_at, measured)
             return proven, max(settle, HALVING * rate)
-        if not self.cuts:
+        if self._starting:
             settle = MARGIN * self._drained_capacity(sent_at, measured / MARGIN)
             settle = max(settle, HALVING * rate)
             return settle, settle
@@ -577,7 +456,7 @@ class AdaptiveRateLimiter:
             return min(measured, drained)
         return FIRST * measured
 
-    def _capacity(self, rate: float) -> float:
+    def _capacity(self, rate: float, now: float) -> float:
         """What the quota leaves this process, judged from the last ``WINDOW`` seconds.
 
         The calls let through, when calls had to wait for the pace; the pace itself when none
@@ -588,7 +467,7 @@ class AdaptiveRateLimiter:
         calls = answered + refused
         if not calls:
             return rate * DRAIN
-        busy = self._clock() - self._waited < WINDOW
+        busy = now - self.waited < WINDOW
         let_through = answered / WINDOW if busy else rate
         return min(rate, let_through) * (1 - refused / calls)
 
@@ -618,7 +497,7 @@ class AdaptiveRateLimiter:
         step = (end - start) / steps
         if step <= 0:
             return 0.0
-        rates = (self._rate_at(start + (i + 0.5) * step) for i in range(steps))
+        rates = (self.rate_at(start + (i + 0.5) * step) for i in range(steps))
         return step * sum(max(0.0, rate - capacity) for rate in rates)
 
     def _least_capacity(self, start: float, end: float, burst: float) -> float:
@@ -626,7 +505,7 @@ class AdaptiveRateLimiter:
 
         A lower bound of the true capacity, as long as the quota's burst is no larger.
         """
-        low, high = 0.0, self._rate_at(end)
+        low, high = 0.0, self.rate_at(end)
         for _ in range(24):
             middle = (low + high) / 2
             if self._excess(middle, start, end) > burst:
@@ -639,3 +518,167 @@ class AdaptiveRateLimiter:
 def _trim(times: deque[float], oldest: float) -> None:
     while times and times[0] < oldest:
         times.popleft()
+
+
+class AdaptiveRateLimiter:
+    """Spaces calls evenly at the rate the shared quota leaves, learnt from throttling.
+
+    One pacer serves every call of a ``CognitoConfirmer`` (single confirmations and bulk runs
+    alike), so a web service and a migration in one process keep one pace. The module
+    docstring explains the algorithm and the figures behind its constants.
+
+    Args:
+        rate: The most calls per second the user allows; ``None`` for no ceiling of the
+            user's (the pace still learns the quota).
+        clock: Seconds, monotonic (default: the running loop's); injectable for simulations.
+        sleep: How to wait; injectable likewise.
+
+    Attributes:
+        throttles: Throttled calls reported.
+        cuts: Cuts of the pace (a run of refusals may cut it several times).
+        epoch: Changes at every cut (a slot reserved before it is stale).
+    """
+
+    def __init__(
+        self,
+        rate: float | None,
+        *,
+        clock: Callable[[], float] = loop_time,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        if rate is not None and not (rate > 0 and math.isfinite(rate)):
+            msg = f"rate must be a positive number of requests per second or None, got {rate}"
+            raise ValueError(msg)
+        self._max_rate = rate
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()  # noqa: S311 - spacing calls, not security
+        now = clock()
+        self._pace = Pace(rate, now)
+        self._next_slot = now
+        self._latency: float | None = None
+        self.throttles = 0
+        self.cuts = 0
+        self.epoch = 0
+
+    def __repr__(self) -> str:
+        ceiling = "None" if self._max_rate is None else f"{self._max_rate:g}/s"
+        return (
+            f"<AdaptiveRateLimiter rate={self.rate:.1f}/s max_rate={ceiling} "
+            f"cuts={self.cuts} throttles={self.throttles}>"
+        )
+
+    @property
+    def rate(self) -> float:
+        """The current pace in calls per second."""
+        now = self._clock()
+        self._pace.finish_return(now)
+        return self._rate_at(now)
+
+    @property
+    def max_rate(self) -> float | None:
+        """The ceiling the user allows (None: none)."""
+        return self._max_rate
+
+    @property
+    def latency(self) -> float | None:
+        """Seconds from a call's slot to its answer, averaged; None before the first answer."""
+        return self._latency
+
+    def calls_needed(self, cap: int) -> int:
+        """How many calls in flight keep up with the pace: at most ``cap``, at least 1.
+
+        Little's law: a pace of ``rate`` calls a second, each taking ``latency`` seconds, has
+        ``rate * latency`` calls in flight; ``HEADROOM`` and ``SPARE`` absorb the latency's
+        spread. More would only wait for their slots; before any answer, ``cap``.
+        """
+        if self._latency is None:
+            return cap
+        needed = math.ceil(round(self.rate * self._latency * HEADROOM, 6)) + SPARE
+        return max(1, min(cap, needed))
+
+    def _measure(self, sent_at: float, now: float) -> None:
+        latency = max(0.0, now - sent_at)
+        if self._latency is None:
+            self._latency = latency
+        else:
+            self._latency += LATENCY_WEIGHT * (latency - self._latency)
+
+    def _rate_at(self, now: float) -> float:
+        """The pace at ``now`` (the simulation's reactive floor replaces it)."""
+        return self._pace.rate_at(now)
+
+    def wait_time(self) -> float:
+        """Seconds until the next free slot (0 when one is free now)."""
+        return max(0.0, self._next_slot - self._clock())
+
+    def reserve(self, max_wait: float | None = None) -> float | None:
+        """Take the next slot and return its time, or None if it is more than ``max_wait`` away.
+
+        Synchronous, for callers that schedule their own waiting (the simulation does).
+        """
+        now = self._clock()
+        idle = now - self._next_slot
+        if idle > IDLE:
+            # Nobody used the pace meanwhile, so nothing tested it: its clock stood still.
+            self._pace.stand_still(idle)
+        self._pace.finish_return(now)
+        start = max(now, self._next_slot)
+        gap = 1.0 / self._rate_at(start)
+        if max_wait is not None and start - now > max_wait:
+            return None
+        slot = start
+        if JITTER and gap >= JITTER_MIN_GAP and self._pace.exploring(start):
+            slot += JITTER * gap * self._rng.random()
+            if max_wait is not None:
+                slot = min(slot, now + max_wait)  # a free slot is not refused for its jitter
+        if slot > now:
+            self._pace.waited = now
+        self._next_slot = start + gap
+        return slot
+
+    async def acquire(self, max_wait: float | None = None) -> float | None:
+        """Wait for this call's slot; return the time it was granted (to pass to ``throttled``).
+
+        With ``max_wait``, return None at once, without taking a slot, when the next slot is
+        further away than that (``wait_time()`` says how far).
+        """
+        while True:
+            epoch = self.epoch
+            slot = self.reserve(max_wait)
+            if slot is None:
+                return None
+            now = self._clock()
+            if slot <= now:
+                await anyio.lowlevel.checkpoint()
+                return slot
+            await self._sleep(slot - now)
+            if self.epoch == epoch:
+                return slot
+            # The pace was cut while this call waited: its slot belongs to the old pace.
+
+    def answered(self, sent_at: float) -> None:
+        """Report a call granted at ``sent_at`` that Cognito answered without throttling it."""
+        now = self._clock()
+        self._measure(sent_at, now)
+        self._pace.answered(now)
+
+    def throttled(self, sent_at: float) -> None:
+        """Report a call granted at ``sent_at`` that Cognito throttled."""
+        self.throttles += 1
+        now = self._clock()
+        self._measure(sent_at, now)
+        cut = self._pace.throttled(sent_at, now)
+        if cut is None:
+            return
+        rate, settle = cut
+        self._next_slot = max(self._next_slot, now + 1.0 / self._rate_at(now))
+        self.cuts += 1
+        self.epoch += 1
+        logger.info(
+            "throttled by Cognito: pace cut from %.1f to %.1f calls/s (cut %d)",
+            rate,
+            settle,
+            self.cuts,
+        )
