@@ -10,8 +10,8 @@ import statistics
 import pytest
 from benchmarks import pacer_sim
 
-from cognito_confirm import AdaptiveRateLimiter
-from cognito_confirm import _ratelimit as pace
+from cognito_confirm import AdaptiveRateLimiter, _ratelimit
+from cognito_confirm import _pace as pace
 
 
 class FakeTime:
@@ -37,7 +37,7 @@ def even_spacing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     The start's and the probes' random spacing has tests of its own, which turn it back on.
     """
-    monkeypatch.setattr(pace, "JITTER", 0.0)
+    monkeypatch.setattr(_ratelimit, "JITTER", 0.0)
 
 
 def answer(pacer: AdaptiveRateLimiter, time: FakeTime, calls: int, rate: float) -> None:
@@ -63,7 +63,7 @@ async def test_start_and_probes_space_calls_at_random_holds_evenly(
     """While probing, each call comes at a random point of its own slot: random gaps, yet
     never more than rate + 1 calls in a second; in a hold (once the refusal's run is over)
     the gaps are exactly 1/rate."""
-    monkeypatch.setattr(pace, "JITTER", 1.0)
+    monkeypatch.setattr(_ratelimit, "JITTER", 1.0)
     time = FakeTime()
     pacer = limiter(40, time)
     probing = [slot for slot in [await pacer.acquire() for _ in range(400)] if slot is not None]
@@ -299,7 +299,7 @@ def test_beside_simulated_live_sign_ups_the_pace_takes_what_is_left(
 ) -> None:
     """Against a 50/s bucket with live sign-ups at 20/s (virtual clock): most of the 30/s left,
     and at most 1.5% of live sign-ups throttled in any of three seeded runs."""
-    monkeypatch.setattr(pace, "JITTER", 1.0)
+    monkeypatch.setattr(_ratelimit, "JITTER", 1.0)
     for seed in range(3):
         outcome = pacer_sim.simulate(pacer_sim.Setting(rate=rate, users=1500), seed)
         assert outcome.failed == 0
@@ -470,7 +470,7 @@ def test_beside_spiking_live_traffic_the_pace_takes_the_room_back(
     traffic leaves (the pacer before the dips: 0.51-0.70 over ten seeds), and no more than
     6.5% of the sign-ups inside spikes throttled (before: 3.0-5.8%; the reactive floor:
     1.1-5.6%)."""
-    monkeypatch.setattr(pace, "JITTER", 1.0)
+    monkeypatch.setattr(_ratelimit, "JITTER", 1.0)
     runs = [pacer_sim.simulate(pacer_sim.SCENARIOS[name], seed) for seed in range(5)]
     assert all(outcome.failed == 0 for outcome in runs)
     assert statistics.median(outcome.share_of_free for outcome in runs) >= 0.7
