@@ -10,8 +10,8 @@ import statistics
 import pytest
 from benchmarks import pacer_sim
 
-from cognito_confirm import AdaptiveRateLimiter
-from cognito_confirm import _ratelimit as pace
+from cognito_confirm import AdaptiveRateLimiter, _ratelimit
+from cognito_confirm import _pace as pace
 
 
 class FakeTime:
@@ -37,7 +37,7 @@ def even_spacing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     The start's and the probes' random spacing has tests of its own, which turn it back on.
     """
-    monkeypatch.setattr(pace, "JITTER", 0.0)
+    monkeypatch.setattr(_ratelimit, "JITTER", 0.0)
 
 
 def answer(pacer: AdaptiveRateLimiter, time: FakeTime, calls: int, rate: float) -> None:
@@ -63,7 +63,7 @@ async def test_start_and_probes_space_calls_at_random_holds_evenly(
     """While probing, each call comes at a random point of its own slot: random gaps, yet
     never more than rate + 1 calls in a second; in a hold (once the refusal's run is over)
     the gaps are exactly 1/rate."""
-    monkeypatch.setattr(pace, "JITTER", 1.0)
+    monkeypatch.setattr(_ratelimit, "JITTER", 1.0)
     time = FakeTime()
     pacer = limiter(40, time)
     probing = [slot for slot in [await pacer.acquire() for _ in range(400)] if slot is not None]
@@ -194,7 +194,7 @@ def settled(time: FakeTime, hold: float) -> AdaptiveRateLimiter:
     capacity = hold / pace.QUICK_MARGIN
     answer(pacer, time, round(capacity * 0.5), capacity)  # half a second: a quick refusal
     pacer.throttled(time.now)
-    pacer._settle = hold  # exact, whatever the half second measured
+    pacer._pace._settle = hold  # exact, whatever the half second measured
     return pacer
 
 
@@ -299,7 +299,7 @@ def test_beside_simulated_live_sign_ups_the_pace_takes_what_is_left(
 ) -> None:
     """Against a 50/s bucket with live sign-ups at 20/s (virtual clock): most of the 30/s left,
     and at most 1.5% of live sign-ups throttled in any of three seeded runs."""
-    monkeypatch.setattr(pace, "JITTER", 1.0)
+    monkeypatch.setattr(_ratelimit, "JITTER", 1.0)
     for seed in range(3):
         outcome = pacer_sim.simulate(pacer_sim.Setting(rate=rate, users=1500), seed)
         assert outcome.failed == 0
@@ -319,7 +319,7 @@ def safe_hold(time: FakeTime, hold: float) -> AdaptiveRateLimiter:
     """A pacer holding at ``hold``/s for SAFE seconds, its next probe far off (as after a
     probe a burst masked), so the next refusal meets a hold that proved safe."""
     pacer = settled(time, hold)
-    pacer._probe_wait = pace.PROBE_WAIT_MAX
+    pacer._pace._probe_wait = pace.PROBE_WAIT_MAX
     time.now += pace.SAFE
     answer(pacer, time, round(hold), hold)
     return pacer
@@ -418,7 +418,7 @@ def test_a_spike_that_refuses_a_probe_returns_to_what_the_probe_proved() -> None
     pacer = settled(time, 27)
     probe_until(pacer, time, time.now, 14)  # about 54/s, well past a burst's worth
     pacer.throttled(time.now)
-    proven = pacer._restore
+    proven = pacer._pace._restore
     assert proven > 27 * 1.3
     time.now += pace.RECUT
     pacer.throttled(time.now)
@@ -433,9 +433,9 @@ def test_after_a_run_returns_the_next_probe_waits_longer() -> None:
     the PROBE_WAIT_MIN to PROBE_WAIT_MAX of a hold after a cut): spikes come back."""
     time = FakeTime()
     pacer = safe_hold(time, 30)
-    pacer._probe_wait = pace.PROBE_WAIT_MIN
+    pacer._pace._probe_wait = pace.PROBE_WAIT_MIN
     pacer.throttled(time.now)  # a probe's refusal: the hold began PROBE_WAIT_MIN s ago
-    hold = pacer._restore
+    hold = pacer._pace._restore
     time.now += pace.RECUT
     pacer.throttled(time.now)
     back = time.now + pace.QUIET + pace.RETURN_TIME
@@ -470,7 +470,7 @@ def test_beside_spiking_live_traffic_the_pace_takes_the_room_back(
     traffic leaves (the pacer before the dips: 0.51-0.70 over ten seeds), and no more than
     6.5% of the sign-ups inside spikes throttled (before: 3.0-5.8%; the reactive floor:
     1.1-5.6%)."""
-    monkeypatch.setattr(pace, "JITTER", 1.0)
+    monkeypatch.setattr(_ratelimit, "JITTER", 1.0)
     runs = [pacer_sim.simulate(pacer_sim.SCENARIOS[name], seed) for seed in range(5)]
     assert all(outcome.failed == 0 for outcome in runs)
     assert statistics.median(outcome.share_of_free for outcome in runs) >= 0.7

@@ -3,8 +3,9 @@
 The public API lives here; the implementation is in private modules named after what they hold,
 each importing only those below it: ``_client`` (CognitoConfirmer), ``_bulk`` (the bulk engine),
 ``_verdict`` (which failures stop a run), ``_confirm`` (one user), ``_retry`` (the one retry
-loop), ``_gate`` (a run's outage and stop gate), ``_ratelimit`` (the pacer), ``_quota``,
-``_errors``, ``_answers`` (is an answer from AWS?), ``_result``, ``_validation``.
+loop), ``_gate`` (a run's outage and stop gate), ``_ratelimit`` (the pacer: its slots),
+``_pace`` (the pace it learns from throttles), ``_quota``, ``_errors``, ``_answers`` (is an
+answer from AWS?), ``_result``, ``_validation``.
 ``cognito_confirm.testing`` holds a fake Cognito endpoint for your own tests;
 ``cognito_confirm.cli`` the command line (the ``[cli]`` extra), which this package never
 imports.

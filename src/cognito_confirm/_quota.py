@@ -30,7 +30,7 @@ import botocore.exceptions
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
-from ._ratelimit import DEFAULT_QUOTA
+from ._pace import DEFAULT_QUOTA
 
 __all__ = [
     "DEFAULT_RESERVE",

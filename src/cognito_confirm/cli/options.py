@@ -23,7 +23,7 @@ from botocore.exceptions import InvalidRegionError
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url, validate_region_name
 
 from .._client import DEFAULT_MAX_CONNECTIONS, CognitoConfirmer
-from .._ratelimit import MIN_RATE
+from .._pace import MIN_RATE
 from .._validation import region_of
 from .run import RunSettings
 
