@@ -17,20 +17,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, Self
 
 import anyio
+import anyio.to_thread
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
-from anyio.abc import Process
-from anyio.streams.buffered import BufferedByteReceiveStream
 
 from cognito_confirm import CognitoConfirmer
 
@@ -176,13 +175,20 @@ def run_production(
     chosen = [situation.scaled(time_scale) for situation in situations(kinds, smoke=smoke)]
     names = [f"prod-{n:07d}" for n in range(users)]
     records: list[Record] = []
-    with FakeProcess(FakeSettings(quota=QUOTA, latency=LATENCY * time_scale)) as fake:
+    with (
+        FakeProcess(FakeSettings(quota=QUOTA, latency=LATENCY * time_scale)) as fake,
+        _Workers(max((s.processes for s in chosen), default=1), fake.endpoint_url) as workers,
+    ):
+        if not smoke:
+            # Their start-up (a second of CPU each) would otherwise fall into the first run;
+            # a smoke run measures nothing and lets it overlap.
+            workers.wait_started()
         for round_ in range(rounds):
             for situation in chosen:
                 fake.settings = FakeSettings(quota=QUOTA, latency=situation.latency)
                 order = _order(_INDEX[situation.key] + round_)
                 if situation.processes > 1:
-                    records += anyio.run(_processes, fake, situation, order, round_, names)
+                    records += anyio.run(_processes, fake, workers, situation, order, round_, names)
                     continue
                 for alternative in order:
                     fake.prepare(names)
@@ -283,6 +289,7 @@ async def _adaptive(
 
 async def _processes(
     fake: FakeProcess,
+    workers: _Workers,
     situation: Situation,
     order: Sequence[str],
     round_: int,
@@ -291,70 +298,111 @@ async def _processes(
     """``situation.processes`` workers, each with a share of the users, started at once; the
     same workers run each alternative in turn, each time with new clients (``worker.py``)."""
     count = situation.processes
+    chosen = workers.processes[:count]
     records = []
-    async with AsyncExitStack() as stack:
-        directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        files = [directory / f"users-{index}.txt" for index in range(count)]
+    with tempfile.TemporaryDirectory() as directory:
+        files = [Path(directory) / f"users-{index}.txt" for index in range(count)]
         for index, path in enumerate(files):
             path.write_text("\n".join(names[index::count]) + "\n", encoding="utf-8")
-        command = [sys.executable, "-m", "benchmarks.worker", fake.endpoint_url]
-        workers = [
-            _Worker(await stack.enter_async_context(await anyio.open_process(command, cwd=_ROOT)))
-            for _ in files
-        ]
         for alternative in order:
             fake.prepare(names)
-            for worker, path in zip(workers, files, strict=True):
-                await worker.start(alternative, path)
+            for worker, path in zip(chosen, files, strict=True):
+                worker.start(alternative, path)
             prefix = f"{situation.key}-{alternative}-{round_}"
             async with live_sign_ups(fake.endpoint_url, situation.live, prefix=prefix) as live:
                 started = time.perf_counter()
-                for worker in workers:
-                    await worker.go()
-                failed = sum([await worker.result() for worker in workers])
+                for worker in chosen:
+                    worker.go()
+                failed = 0
+                for worker in chosen:
+                    failed += await anyio.to_thread.run_sync(worker.result)
                 elapsed = time.perf_counter() - started
             outcome: _Outcome = (elapsed, failed, live, {})
             records.append(_record(fake, situation, alternative, round_, names, outcome))
-        for worker in workers:
-            await worker.close()
     return records
 
 
 class _Worker:
-    """A ``benchmarks.worker`` process, spoken to line by line."""
+    """A ``benchmarks.worker`` process, spoken to line by line (blocking: a thread waits for
+    its result while the live sign-ups run on the event loop)."""
 
-    def __init__(self, process: Process) -> None:
-        assert process.stdin is not None
-        assert process.stdout is not None
-        self.process = process
-        self._stdin = process.stdin
-        self._lines = BufferedByteReceiveStream(process.stdout)
+    def __init__(self, endpoint_url: str) -> None:
+        command = [sys.executable, "-m", "benchmarks.worker", endpoint_url]
+        self.process = subprocess.Popen(
+            command, cwd=_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self._started = False
 
-    async def start(self, mode: str, users_file: Path) -> None:
+    def wait_started(self) -> None:
+        """Wait until its imports are done."""
+        if not self._started:
+            self._expect("started")
+            self._started = True
+
+    def start(self, mode: str, users_file: Path) -> None:
         """Give it a job and wait until its client is ready."""
-        await self._stdin.send(f"{mode} {users_file}\n".encode())
-        line = await self._line()
-        if line != "ready":
-            msg = f"a benchmark worker said {line!r} instead of 'ready'"
-            raise RuntimeError(msg)
+        self.wait_started()
+        self._send(f"{mode} {users_file}")
+        self._expect("ready")
 
-    async def go(self) -> None:
+    def go(self) -> None:
         """Start its job."""
-        await self._stdin.send(b"go\n")
+        self._send("go")
 
-    async def result(self) -> int:
+    def result(self) -> int:
         """Wait for its job to end: the users it failed."""
-        failed = json.loads(await self._line())["failed"]
+        failed = json.loads(self._line())["failed"]
         assert isinstance(failed, int)
         return failed
 
-    async def close(self) -> None:
-        """End its input, so it ends; wait for it."""
-        await self._stdin.aclose()
-        await self.process.wait()
+    def close(self) -> None:
+        """End its input, so it ends; wait for it (kill it if it does not end)."""
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
 
-    async def _line(self) -> str:
-        return (await self._lines.receive_until(b"\n", 65536)).decode()
+    def _send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def _line(self) -> str:
+        assert self.process.stdout is not None
+        return self.process.stdout.readline().rstrip("\n")
+
+    def _expect(self, expected: str) -> None:
+        line = self._line()
+        if line != expected:
+            msg = f"a benchmark worker said {line!r} instead of {expected!r}"
+            raise RuntimeError(msg)
+
+
+class _Workers:
+    """As many workers as the largest situation needs, started before the first run."""
+
+    def __init__(self, count: int, endpoint_url: str) -> None:
+        self._count = count if count > 1 else 0
+        self._endpoint_url = endpoint_url
+        self.processes: list[_Worker] = []
+
+    def __enter__(self) -> Self:
+        self.processes = [_Worker(self._endpoint_url) for _ in range(self._count)]
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for worker in self.processes:
+            worker.close()
+
+    def wait_started(self) -> None:
+        """Wait until every worker's imports are done."""
+        for worker in self.processes:
+            worker.wait_started()
 
 
 def _progress(record: Record) -> None:

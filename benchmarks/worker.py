@@ -2,14 +2,14 @@
 
 Production splits a big migration (a split input file, a Job with parallelism 4, one migration
 per tenant pool): each process has its own client and its own pace, and none knows the others.
-This is one of them. It reads jobs on stdin, one line each: ``MODE USERS_FILE``. For each it
-creates a fresh client, prints ``ready``, waits for ``go`` (so that every process starts at once,
-whatever its import time), confirms the file's users, closes the client and prints one JSON
-line: ``{"failed": N}``. It ends at the end of its input. MODE is ``library`` (a
-``CognitoConfirmer`` with default settings) or ``adaptive`` (aiobotocore with botocore's
-adaptive retries under a semaphore of 16). One process runs both alternatives one after the
-other, each with its own client: starting Python with aiobotocore costs about a second of CPU,
-which a smoke run would otherwise pay twice for every worker.
+This is one of them. Once imported it prints ``started``, then reads jobs on stdin, one line
+each: ``MODE USERS_FILE``. For each it creates a fresh client, prints ``ready``, waits for
+``go`` (so that every process starts at once, whatever its import time), confirms the file's
+users, closes the client and prints one JSON line: ``{"failed": N}``. It ends at the end of its
+input. MODE is ``library`` (a ``CognitoConfirmer`` with default settings) or ``adaptive``
+(aiobotocore with botocore's adaptive retries under a semaphore of 16). One process runs every
+job, each with its own client: starting Python with aiobotocore costs about a second of CPU,
+which a smoke run would otherwise pay again for each alternative and each situation.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ async def _adaptive(endpoint_url: str, names: Sequence[str]) -> int:
 def main(argv: Sequence[str]) -> int:
     """Run jobs until stdin ends; the fake's counters, not this process, say what was confirmed."""
     (endpoint_url,) = argv
+    print("started", flush=True)
     for line in sys.stdin:
         mode, users_file = line.split()
         names = Path(users_file).read_text(encoding="utf-8").split()
