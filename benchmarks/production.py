@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Self
+from typing import Final
 
 import anyio
 import anyio.to_thread
@@ -51,6 +49,7 @@ from .figures import (
     ratio,
 )
 from .live import LiveCounts, LiveShape, live_sign_ups
+from .worker import Workers
 
 KINDS: Final = ("spikes", "growth", "slow", "processes")
 LATENCY: Final = 0.03
@@ -59,7 +58,6 @@ ALTERNATIVES: Final = {
     "library": "cognito-confirm (defaults)",
     "adaptive": f"aiobotocore gather (adaptive retries), {BASELINE_CONCURRENCY}",
 }
-_ROOT: Final = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +175,7 @@ def run_production(
     records: list[Record] = []
     with (
         FakeProcess(FakeSettings(quota=QUOTA, latency=LATENCY * time_scale)) as fake,
-        _Workers(max((s.processes for s in chosen), default=1), fake.endpoint_url) as workers,
+        Workers(max((s.processes for s in chosen), default=1), fake.endpoint_url) as workers,
     ):
         if not smoke:
             # Their start-up (a second of CPU each) would otherwise fall into the first run;
@@ -289,7 +287,7 @@ async def _adaptive(
 
 async def _processes(
     fake: FakeProcess,
-    workers: _Workers,
+    workers: Workers,
     situation: Situation,
     order: Sequence[str],
     round_: int,
@@ -320,89 +318,6 @@ async def _processes(
             outcome: _Outcome = (elapsed, failed, live, {})
             records.append(_record(fake, situation, alternative, round_, names, outcome))
     return records
-
-
-class _Worker:
-    """A ``benchmarks.worker`` process, spoken to line by line (blocking: a thread waits for
-    its result while the live sign-ups run on the event loop)."""
-
-    def __init__(self, endpoint_url: str) -> None:
-        command = [sys.executable, "-m", "benchmarks.worker", endpoint_url]
-        self.process = subprocess.Popen(
-            command, cwd=_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        self._started = False
-
-    def wait_started(self) -> None:
-        """Wait until its imports are done."""
-        if not self._started:
-            self._expect("started")
-            self._started = True
-
-    def start(self, mode: str, users_file: Path) -> None:
-        """Give it a job and wait until its client is ready."""
-        self.wait_started()
-        self._send(f"{mode} {users_file}")
-        self._expect("ready")
-
-    def go(self) -> None:
-        """Start its job."""
-        self._send("go")
-
-    def result(self) -> int:
-        """Wait for its job to end: the users it failed."""
-        failed = json.loads(self._line())["failed"]
-        assert isinstance(failed, int)
-        return failed
-
-    def close(self) -> None:
-        """End its input, so it ends; wait for it (kill it if it does not end)."""
-        assert self.process.stdin is not None
-        assert self.process.stdout is not None
-        self.process.stdin.close()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process.stdout.close()
-
-    def _send(self, line: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(line + "\n")
-        self.process.stdin.flush()
-
-    def _line(self) -> str:
-        assert self.process.stdout is not None
-        return self.process.stdout.readline().rstrip("\n")
-
-    def _expect(self, expected: str) -> None:
-        line = self._line()
-        if line != expected:
-            msg = f"a benchmark worker said {line!r} instead of {expected!r}"
-            raise RuntimeError(msg)
-
-
-class _Workers:
-    """As many workers as the largest situation needs, started before the first run."""
-
-    def __init__(self, count: int, endpoint_url: str) -> None:
-        self._count = count if count > 1 else 0
-        self._endpoint_url = endpoint_url
-        self.processes: list[_Worker] = []
-
-    def __enter__(self) -> Self:
-        self.processes = [_Worker(self._endpoint_url) for _ in range(self._count)]
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        for worker in self.processes:
-            worker.close()
-
-    def wait_started(self) -> None:
-        """Wait until every worker's imports are done."""
-        for worker in self.processes:
-            worker.wait_started()
 
 
 def _progress(record: Record) -> None:

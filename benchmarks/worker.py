@@ -10,15 +10,19 @@ input. MODE is ``library`` (a ``CognitoConfirmer`` with default settings) or ``a
 (aiobotocore with botocore's adaptive retries under a semaphore of 16). One process runs every
 job, each with its own client: starting Python with aiobotocore costs about a second of CPU,
 which a smoke run would otherwise pay again for each alternative and each situation.
+
+``Workers`` is the other side: it starts them and speaks this protocol.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Final, Self
 
 import anyio
 import anyio.to_thread
@@ -32,6 +36,7 @@ from .fakeproc import USER_POOL_ID
 
 BASELINE_CONCURRENCY = 16
 MODES = ("library", "adaptive")
+_ROOT: Final = Path(__file__).resolve().parent.parent
 
 
 async def _ready_then_go() -> None:
@@ -79,6 +84,90 @@ def main(argv: Sequence[str]) -> int:
             raise SystemExit(msg)
         print(json.dumps({"failed": failed}), flush=True)
     return 0
+
+
+class Worker:
+    """A ``benchmarks.worker`` process, spoken to line by line (blocking: a thread waits for
+    its result while the live sign-ups run on the event loop)."""
+
+    def __init__(self, endpoint_url: str) -> None:
+        command = [sys.executable, "-m", "benchmarks.worker", endpoint_url]
+        self.process = subprocess.Popen(
+            command, cwd=_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self._started = False
+
+    def wait_started(self) -> None:
+        """Wait until its imports are done."""
+        if not self._started:
+            self._expect("started")
+            self._started = True
+
+    def start(self, mode: str, users_file: Path) -> None:
+        """Give it a job and wait until its client is ready."""
+        self.wait_started()
+        self._send(f"{mode} {users_file}")
+        self._expect("ready")
+
+    def go(self) -> None:
+        """Start its job."""
+        self._send("go")
+
+    def result(self) -> int:
+        """Wait for its job to end: the users it failed."""
+        failed = json.loads(self._line())["failed"]
+        assert isinstance(failed, int)
+        return failed
+
+    def close(self) -> None:
+        """End its input, so it ends; wait for it (kill it if it does not end)."""
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+
+    def _send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def _line(self) -> str:
+        assert self.process.stdout is not None
+        return self.process.stdout.readline().rstrip("\n")
+
+    def _expect(self, expected: str) -> None:
+        line = self._line()
+        if line != expected:
+            msg = f"a benchmark worker said {line!r} instead of {expected!r}"
+            raise RuntimeError(msg)
+
+
+class Workers:
+    """``count`` worker processes (none for a count of 1: that runs in the caller's process),
+    as a context manager that ends them."""
+
+    def __init__(self, count: int, endpoint_url: str) -> None:
+        self._count = count if count > 1 else 0
+        self._endpoint_url = endpoint_url
+        self.processes: list[Worker] = []
+
+    def __enter__(self) -> Self:
+        self.processes = [Worker(self._endpoint_url) for _ in range(self._count)]
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for worker in self.processes:
+            worker.close()
+
+    def wait_started(self) -> None:
+        """Wait until every worker's imports are done."""
+        for worker in self.processes:
+            worker.wait_started()
 
 
 if __name__ == "__main__":
