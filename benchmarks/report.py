@@ -64,7 +64,8 @@ def _header(results: Results) -> str:
         f"sizes: {sizes.rounds} round(s), alternatives alternated (each round starts with the "
         f"next); quota use {sizes.quota_users} users (boto3 loop capped at "
         f"{sizes.sequential_users}), overhead {sizes.overhead_users}, latency-bound "
-        f"{sizes.latency_users}, memory {counts} usernames\n"
+        f"{sizes.latency_users}, memory {counts} usernames, production's traffic "
+        f"{sizes.production_users:,} users a run\n"
         "figures are medians over the rounds; 'failed' is the most in any round"
     )
 
