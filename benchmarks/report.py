@@ -56,18 +56,25 @@ def render(results: Results) -> str:
 
 def _header(results: Results) -> str:
     machine = "\n".join(f"  {key}: {value}" for key, value in results.machine.items())
+    lines = [f"cognito-confirm benchmarks: {results.command}", f"machine:\n{machine}"]
     sizes = results.sizes
-    counts = " and ".join(f"{count:,}" for count in sizes.memory_counts)
-    return (
-        f"cognito-confirm benchmarks: {results.command}\n"
-        f"machine:\n{machine}\n"
-        f"sizes: {sizes.rounds} round(s), alternatives alternated (each round starts with the "
-        f"next); quota use {sizes.quota_users} users (boto3 loop capped at "
-        f"{sizes.sequential_users}), overhead {sizes.overhead_users}, latency-bound "
-        f"{sizes.latency_users}, memory {counts} usernames, production's traffic "
-        f"{sizes.production_users:,} users a run\n"
-        "figures are medians over the rounds; 'failed' is the most in any round"
-    )
+    calm = results.scenarios or results.memory or results.sharing_runs or results.auto_runs
+    if calm or results.web_run is not None:
+        counts = " and ".join(f"{count:,}" for count in sizes.memory_counts)
+        lines.append(
+            f"sizes: {sizes.rounds} round(s), alternatives alternated (each round starts with "
+            f"the next); quota use {sizes.quota_users} users (boto3 loop capped at "
+            f"{sizes.sequential_users}), overhead {sizes.overhead_users}, latency-bound "
+            f"{sizes.latency_users}, memory {counts} usernames\n"
+            "figures are medians over the rounds; 'failed' is the most in any round"
+        )
+    if records := results.production_runs:
+        rounds = max(record.round for record in records) + 1
+        lines.append(
+            f"production's traffic (8-11): {sizes.production_users:,} users a run, {rounds} "
+            "round(s), the alternatives' order alternating; one row per run"
+        )
+    return "\n".join(lines)
 
 
 def _title(result: ScenarioResult) -> str:
