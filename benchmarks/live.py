@@ -13,6 +13,7 @@ throttled inside spikes and after the growth are counted apart from the overall 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import random
@@ -26,6 +27,15 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
 _PASSWORD = "Passw0rd!Passw0rd"  # noqa: S105 - a throwaway password for the fake's users
+
+
+@functools.cache
+def shared_session() -> AioSession:
+    """The one session for the clients the harness makes in this process (live traffic, the
+    baselines): a fresh session loads botocore's JSON models again, a tenth of a second or more
+    of CPU per client, which a smoke run of many short runs pays over and over. Clients are
+    still made per run, on each run's event loop; the library's clients are its own."""
+    return AioSession()
 
 
 GROWTH_SETTLES = 5.0
@@ -159,7 +169,7 @@ async def live_sign_ups(
     config = AioConfig(
         retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=64
     )
-    session = AioSession()
+    session = shared_session()
     async with (
         session.create_client(
             "cognito-idp",

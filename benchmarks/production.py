@@ -27,7 +27,6 @@ from typing import Final
 import anyio
 import anyio.to_thread
 from aiobotocore.config import AioConfig
-from aiobotocore.session import AioSession
 
 from cognito_confirm import CognitoConfirmer
 
@@ -48,7 +47,7 @@ from .figures import (
     percent,
     ratio,
 )
-from .live import LiveCounts, LiveShape, live_sign_ups
+from .live import LiveCounts, LiveShape, live_sign_ups, shared_session
 from .worker import Workers
 
 KINDS: Final = ("spikes", "growth", "slow", "processes")
@@ -273,7 +272,7 @@ async def _adaptive(
 ) -> _Outcome:
     config = AioConfig(retries={"mode": "adaptive"}, max_pool_connections=BASELINE_CONCURRENCY)
     async with (
-        AioSession().create_client(
+        shared_session().create_client(
             "cognito-idp", region_name=alt.REGION, endpoint_url=endpoint_url, config=config
         ) as client,
         live_sign_ups(endpoint_url, shape, prefix=prefix) as live,

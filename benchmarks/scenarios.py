@@ -74,7 +74,7 @@ SMOKE = Sizes(
     40,
     20,
     20,
-    production_users=24,
+    production_users=12,
     time_scale=0.05,
 )
 

@@ -27,12 +27,12 @@ from typing import Final, Self
 import anyio
 import anyio.to_thread
 from aiobotocore.config import AioConfig
-from aiobotocore.session import AioSession
 
 from cognito_confirm import CognitoConfirmer
 
 from . import alternatives as alt
 from .fakeproc import USER_POOL_ID
+from .live import shared_session
 
 BASELINE_CONCURRENCY = 16
 MODES = ("library", "adaptive")
@@ -59,7 +59,7 @@ async def _library(endpoint_url: str, names: Sequence[str]) -> int:
 
 async def _adaptive(endpoint_url: str, names: Sequence[str]) -> int:
     config = AioConfig(retries={"mode": "adaptive"}, max_pool_connections=BASELINE_CONCURRENCY)
-    async with AioSession().create_client(
+    async with shared_session().create_client(
         "cognito-idp", region_name=alt.REGION, endpoint_url=endpoint_url, config=config
     ) as client:
         await _ready_then_go()
