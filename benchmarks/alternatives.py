@@ -17,12 +17,12 @@ import anyio
 import boto3
 import botocore.exceptions
 from aiobotocore.config import AioConfig
-from aiobotocore.session import AioSession
 
 from cognito_confirm import CognitoConfirmer, ResultStream
 from cognito_confirm._client import DEFAULT_MAX_CONNECTIONS
 
 from .fakeproc import USER_POOL_ID
+from .live import shared_session
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
@@ -139,7 +139,7 @@ async def _gather(
     endpoint_url: str, usernames: Sequence[str], concurrency: int, retries: Mapping[str, Any]
 ) -> ClientRun:
     config = AioConfig(retries=dict(retries), max_pool_connections=concurrency)
-    async with AioSession().create_client(
+    async with shared_session().create_client(
         "cognito-idp", region_name=REGION, endpoint_url=endpoint_url, config=config
     ) as client:
         semaphore = asyncio.Semaphore(concurrency)

@@ -1,4 +1,10 @@
-"""``python benchmarks/run.py [--quick | --smoke] [--rounds N] [--only ...] [--json PATH]``."""
+"""``python benchmarks/run.py [--quick | --smoke] [--production] [--only ...] [--json PATH]``.
+
+Two sets of scenarios: the calm world (1-7, the default) and production's traffic (8-11,
+``--production``: spikes, growth, slow calls, several processes). Each takes long at full size,
+so a run picks one set; ``--only`` picks among all of them, and ``--smoke`` runs all of them
+at tiny sizes (it only proves they run).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +17,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import auto, memory, scenarios, sharing, webservice
-from .fakeproc import FakeProcess, FakeSettings, isolate_aws_environment
+from . import auto, memory, production, scenarios, sharing, webservice
+from .fakeproc import FakeProcess, FakeSettings, isolate_aws_environment, one_process
 from .machine import machine_info
 from .report import Results, render, targets
 
-SCENARIOS = ("quota", "overhead", "latency", "memory", "sharing", "web", "auto")
+CALM = ("quota", "overhead", "latency", "memory", "sharing", "web", "auto")
+PRODUCTION = production.KINDS
+SCENARIOS = (*CALM, *PRODUCTION)
 _BUILDERS = {
     "quota": scenarios.quota_scenario,
     "overhead": scenarios.overhead_scenario,
@@ -32,15 +40,35 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="1 round, smaller sizes (~2 min)")
-    size.add_argument("--smoke", action="store_true", help="tiny sizes: only proves it runs")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3; quick 1)")
+    size.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, every scenario: only proves they run"
+    )
+    parser.add_argument(
+        "--production",
+        action="store_true",
+        help=f"run production's traffic shapes ({','.join(PRODUCTION)}) instead of the calm "
+        "scenarios: 2,000 users a run, one run each (23 min on 2 loaded cores; --quick: "
+        "1,000 users, 12 min)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="rounds (default 3; quick 1; production's shapes 1, each round one row more)",
+    )
     parser.add_argument(
         "--only",
-        default=",".join(SCENARIOS),
-        help=f"comma-separated scenarios to run (default: all of {','.join(SCENARIOS)})",
+        default=None,
+        help=f"comma-separated scenarios to run, of {','.join(SCENARIOS)} (default: "
+        f"{','.join(CALM)}; with --production {','.join(PRODUCTION)}; with --smoke all)",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
+    if args.only is None:
+        chosen = PRODUCTION if args.production else SCENARIOS if args.smoke else CALM
+        args.only = ",".join(chosen)
+    elif args.production:
+        parser.error("--production and --only do not go together: --only names the scenarios")
     unknown = set(args.only.split(",")) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
@@ -86,7 +114,27 @@ def run(args: argparse.Namespace, command: str) -> Results:
     if "auto" in chosen:
         _announce("auto")
         auto_runs = auto.run_auto(sizes.auto_users, sizes.latency)
-    return Results(command, machine, sizes, results, memory_runs, sharing_runs, web_run, auto_runs)
+    production_runs: list[production.Record] = []
+    if kinds := [kind for kind in PRODUCTION if kind in chosen]:
+        _announce(",".join(kinds))
+        production_runs = production.run_production(
+            kinds,
+            sizes.production_users,
+            args.rounds or 1,
+            time_scale=sizes.time_scale,
+            smoke=args.smoke,
+        )
+    return Results(
+        command,
+        machine,
+        sizes,
+        results,
+        memory_runs,
+        sharing_runs,
+        web_run,
+        auto_runs,
+        production_runs,
+    )
 
 
 def _announce(key: str) -> None:
@@ -113,6 +161,7 @@ def as_json(results: Results) -> dict[str, object]:
             ],
             "web": None if results.web_run is None else dataclasses.asdict(results.web_run),
             "auto": [dataclasses.asdict(record) for record in results.auto_runs],
+            "production": production.as_json(results.production_runs),
             "targets": [dataclasses.asdict(check) for check in targets(results)],
         }
     )
@@ -155,7 +204,8 @@ def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     isolate_aws_environment()
     command = shlex.join(["python", "benchmarks/run.py", *argv])
-    results = run(args, command)
+    with one_process():
+        results = run(args, command)
     print(render(results), end="", flush=True)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

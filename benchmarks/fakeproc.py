@@ -1,7 +1,10 @@
 """The fake Cognito endpoint in a process of its own, driven over its ``/_fake/`` endpoints.
 
 Why another process: the fake spends CPU answering, and on the client's process that CPU would
-be charged to whichever alternative is being measured.
+be charged to whichever alternative is being measured. Why one for a whole run (``one_process``):
+``prepare()`` gives every run the same start whatever ran before (users, quota, latency,
+counters), while starting the fake costs a second or more on a loaded machine, eight times in a
+smoke run that does little else.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Final, Self, cast
@@ -20,6 +24,22 @@ USER_POOL_ID: Final = "us-east-1_BenchPool1"
 _STOP_TIMEOUT: Final = 10.0
 # The control calls go to loopback: never through a proxy from the environment.
 _OPENER: Final = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_SPARE: Final[list[tuple[subprocess.Popen[str], str]]] = []
+"""Inside ``one_process``: the running fake between two scenarios (at most one)."""
+_REUSING: Final[list[bool]] = []
+"""Non-empty inside ``one_process``."""
+
+
+@contextmanager
+def one_process() -> Iterator[None]:
+    """Every ``FakeProcess`` inside this block reuses one child process, stopped at its end."""
+    _REUSING.append(True)
+    try:
+        yield
+    finally:
+        _REUSING.pop()
+        while _SPARE:
+            _stop_process(_SPARE.pop()[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +79,9 @@ class FakeProcess:
         self._url: str | None = None
 
     def __enter__(self) -> Self:
+        if _SPARE:
+            self._process, self._url = _SPARE.pop()
+            return self
         process = subprocess.Popen(
             [sys.executable, "-m", "cognito_confirm.testing", *self._arguments()],
             stdout=subprocess.PIPE,
@@ -152,17 +175,25 @@ class FakeProcess:
 
     def _stop(self) -> None:
         process, self._process = self._process, None
-        self._url = None
+        url, self._url = self._url, None
         if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        if _REUSING and url is not None and process.poll() is None:
+            _SPARE.append((process, url))
+            return
+        _stop_process(process)
+
+
+def _stop_process(process: subprocess.Popen[str]) -> None:
+    """Stop the fake, killing it if it does not stop within the timeout."""
+    process.terminate()
+    try:
+        process.wait(_STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def isolate_aws_environment() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from . import auto, sharing, webservice
-from .checks import TargetCheck
+from . import auto, production, sharing, webservice
+from .checks import TargetCheck, render_targets, table
 from .memory import MemoryRun, bytes_per_name
 from .scenarios import ScenarioResult, Sizes, Summary
 
@@ -29,19 +29,7 @@ class Results:
     sharing_runs: Sequence[sharing.SharingRecord] = ()
     web_run: webservice.WebRecord | None = None
     auto_runs: Sequence[auto.AutoRecord] = ()
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain-text table: the first column left-aligned, the others right-aligned."""
-    widths = [max(len(row[i]) for row in (headers, *rows)) for i in range(len(headers))]
-
-    def line(cells: Sequence[str]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
-        return "  ".join((first, *rest)).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+    production_runs: Sequence[production.Record] = ()
 
 
 def render(results: Results) -> str:
@@ -59,25 +47,34 @@ def render(results: Results) -> str:
         parts.append("\n".join(webservice.render(results.web_run, sizes.quota)))
     if results.auto_runs:
         parts.append("\n".join(auto.render(results.auto_runs)))
+    parts += production.render(results.production_runs)
     checks = targets(results)
     if checks:
-        parts.append(_targets(checks))
+        parts.append(render_targets(checks))
     return "\n\n".join(parts) + "\n"
 
 
 def _header(results: Results) -> str:
     machine = "\n".join(f"  {key}: {value}" for key, value in results.machine.items())
+    lines = [f"cognito-confirm benchmarks: {results.command}", f"machine:\n{machine}"]
     sizes = results.sizes
-    counts = " and ".join(f"{count:,}" for count in sizes.memory_counts)
-    return (
-        f"cognito-confirm benchmarks: {results.command}\n"
-        f"machine:\n{machine}\n"
-        f"sizes: {sizes.rounds} round(s), alternatives alternated (each round starts with the "
-        f"next); quota use {sizes.quota_users} users (boto3 loop capped at "
-        f"{sizes.sequential_users}), overhead {sizes.overhead_users}, latency-bound "
-        f"{sizes.latency_users}, memory {counts} usernames\n"
-        "figures are medians over the rounds; 'failed' is the most in any round"
-    )
+    calm = results.scenarios or results.memory or results.sharing_runs or results.auto_runs
+    if calm or results.web_run is not None:
+        counts = " and ".join(f"{count:,}" for count in sizes.memory_counts)
+        lines.append(
+            f"sizes: {sizes.rounds} round(s), alternatives alternated (each round starts with "
+            f"the next); quota use {sizes.quota_users} users (boto3 loop capped at "
+            f"{sizes.sequential_users}), overhead {sizes.overhead_users}, latency-bound "
+            f"{sizes.latency_users}, memory {counts} usernames\n"
+            "figures are medians over the rounds; 'failed' is the most in any round"
+        )
+    if records := results.production_runs:
+        rounds = max(record.round for record in records) + 1
+        lines.append(
+            f"production's traffic (8-11): {sizes.production_users:,} users a run, {rounds} "
+            "round(s), the alternatives' order alternating; one row per run"
+        )
+    return "\n".join(lines)
 
 
 def _title(result: ScenarioResult) -> str:
@@ -179,6 +176,7 @@ def targets(results: Results) -> list[TargetCheck]:
     if results.web_run is not None:
         checks.append(webservice.target(results.web_run))
     checks += auto.targets(results.auto_runs)
+    checks += production.targets(results.production_runs)
     return checks
 
 
@@ -226,11 +224,3 @@ def _memory_target(runs: Sequence[MemoryRun]) -> TargetCheck:
         f"{per_name:.1f} bytes",
         per_name <= BYTES_PER_NAME_TARGET,
     )
-
-
-def _targets(checks: Sequence[TargetCheck]) -> str:
-    lines = ["Targets (printed, not asserted)"]
-    for check in checks:
-        verdict = "met" if check.met else "MISSED"
-        lines.append(f"  {check.number}. {verdict:<6} {check.target}: {check.measured}")
-    return "\n".join(lines)

@@ -37,6 +37,10 @@ class Sizes:
         sharing_users: Users per migration run in scenario 5 (live sign-ups beside it).
         web_requests: Concurrent requests in scenario 6 (the FastAPI example).
         auto_users: Users per run in scenario 7 (--rate auto).
+        production_users: Users per run in scenarios 8-11 (production's traffic), split
+            between the processes in scenario 11.
+        time_scale: Multiplies every time in scenarios 8-11 (spikes, growth, latency): below 1
+            only in a smoke run, whose runs last a second or two.
     """
 
     rounds: int
@@ -50,11 +54,29 @@ class Sizes:
     sharing_users: int = 2000
     web_requests: int = 200
     auto_users: int = 800
+    production_users: int = 2000
+    time_scale: float = 1.0
 
 
 FULL = Sizes(3, 50.0, 0.03, 1000, 500, 3000, 3000, (20_000, 1_000_000))
-QUICK = Sizes(1, 50.0, 0.03, 600, 300, 1500, 1500, (20_000, 250_000), 1000, 200, 400)
-SMOKE = Sizes(1, 200.0, 0.005, 50, 50, 50, 50, (1_000, 5_000), 40, 20, 20)
+QUICK = Sizes(
+    1, 50.0, 0.03, 600, 300, 1500, 1500, (20_000, 250_000), 1000, 200, 400, production_users=1000
+)
+SMOKE = Sizes(
+    1,
+    200.0,
+    0.005,
+    50,
+    50,
+    50,
+    50,
+    (1_000, 5_000),
+    40,
+    20,
+    20,
+    production_users=12,
+    time_scale=0.05,
+)
 
 
 @dataclass(frozen=True, slots=True)

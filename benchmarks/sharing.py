@@ -17,14 +17,13 @@ from typing import Any
 
 import anyio
 from aiobotocore.config import AioConfig
-from aiobotocore.session import AioSession
 
 from cognito_confirm import CognitoConfirmer
 
 from . import alternatives as alt
 from .checks import TargetCheck
 from .fakeproc import USER_POOL_ID, FakeProcess, FakeSettings
-from .live import LiveCounts, live_sign_ups
+from .live import LiveCounts, live_sign_ups, shared_session
 
 CONCURRENCY = 16
 DEFAULT = "default"
@@ -190,7 +189,7 @@ async def _baseline(
     endpoint_url: str, names: Sequence[str], run: SharingRun, retries: dict[str, Any]
 ) -> _Outcome:
     config = AioConfig(retries=retries, max_pool_connections=CONCURRENCY)
-    async with AioSession().create_client(
+    async with shared_session().create_client(
         "cognito-idp", region_name=alt.REGION, endpoint_url=endpoint_url, config=config
     ) as client:
         async with live_sign_ups(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -9,8 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.test_layout import cycles
+
 ROOT = Path(__file__).resolve().parent.parent
 RUN = ROOT / "benchmarks" / "run.py"
+BENCHMARKS = ROOT / "benchmarks"
 
 
 def run_smoke(json_path: Path) -> subprocess.CompletedProcess[str]:
@@ -48,13 +52,14 @@ def check_library_runs(scenario: dict[str, Any]) -> None:
 
 
 def test_smoke_run_prints_the_tables_and_writes_sane_json(tmp_path: Path) -> None:
-    """`run.py --smoke` runs all seven scenarios, prints every table, writes consistent JSON."""
+    """`run.py --smoke` runs all eleven scenarios, prints every table, writes consistent JSON."""
     json_path = tmp_path / "results.json"
     completed = run_smoke(json_path)
     assert completed.returncode == 0, completed.stderr
     assert "Exception ignored" not in completed.stderr  # e.g. an unclosed resource
     headings = ["machine:", "1. Quota use", "2. Overhead", "3. Latency-bound", "4. Memory"]
     headings += ["5. Sharing the quota", "6. Web service", "7. --rate auto"]
+    headings += ["8. Spiking live", "9. Growing live", "10. Slow calls", "11. Several migration"]
     for heading in headings:
         assert heading in completed.stdout
     assert "Targets" in completed.stdout
@@ -70,7 +75,8 @@ def test_smoke_run_prints_the_tables_and_writes_sane_json(tmp_path: Path) -> Non
     for run in results["memory"]:
         assert run["results"] == run["count"]
         assert run["peak_kib"] >= run["baseline_kib"] > 0
-    assert [check["number"] for check in results["targets"]] == [1, 2, 3, 4, 5, 6, 7, 7]
+    numbers = [check["number"] for check in results["targets"]]
+    assert numbers == [1, 2, 3, 4, 5, 6, 7, 7, 8, 9, 10, 11]
     assert all(isinstance(check["met"], bool) for check in results["targets"])
     check_sharing(results["sharing"])
     web = results["web"]
@@ -80,6 +86,7 @@ def test_smoke_run_prints_the_tables_and_writes_sane_json(tmp_path: Path) -> Non
     for record in results["auto"]:
         assert record["users"] > 0
         assert len(record["notes"]) == 1
+    check_production(results["production"])
 
 
 def check_sharing(records: list[dict[str, Any]]) -> None:
@@ -91,3 +98,52 @@ def check_sharing(records: list[dict[str, Any]]) -> None:
         live = record["live"]
         assert 0 <= live["throttled"] <= live["sent"]
         assert live["errors"] == 0
+
+
+def check_production(records: list[dict[str, Any]]) -> None:
+    """Each production shape ran both alternatives; counts and figures hang together."""
+    kinds = [record["situation"]["kind"] for record in records]
+    assert kinds == ["spikes"] * 2 + ["growth"] * 2 + ["slow"] * 2 + ["processes"] * 2
+    assert [record["alternative"] for record in records] == ["library", "adaptive"] * 4
+    for record in records:
+        assert record["confirmed"] == record["users"] > 0, record
+        assert record["failed"] == 0, record
+        assert 0 <= record["throttled"] <= record["calls"]
+        live = record["live"]
+        assert live["errors"] == 0
+        assert 0 <= live["spike_throttled"] <= live["spike_sent"] <= live["sent"]
+        assert 0 <= live["after_throttled"] <= live["after_sent"] <= live["sent"]
+        figures = record["figures"]
+        assert figures["per_second"] == record["confirmed"] / record["elapsed"]
+        assert (figures["of_room"] is None) == (live["sent"] == 0)
+        assert figures["spike_throttled"] is None or record["situation"]["kind"] == "spikes"
+        assert figures["after_growth_throttled"] is None or record["situation"]["kind"] == "growth"
+
+
+def benchmark_imports(path: Path) -> set[str]:
+    """The ``benchmarks`` modules this file imports, relative or absolute, anywhere in it."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        module = node.module or ""
+        if not node.level and module.partition(".")[0] != "benchmarks":
+            continue
+        module = module.removeprefix("benchmarks").removeprefix(".")
+        if module:
+            found.add(module.partition(".")[0])
+        else:
+            found |= {alias.name for alias in node.names}
+    return found
+
+
+def test_benchmark_imports_go_down() -> None:
+    """No import circle in benchmarks/; only run.py imports the command line (cli.py)."""
+    modules = {path.stem: path for path in BENCHMARKS.glob("*.py")}
+    graph = {
+        name: benchmark_imports(path) & set(modules) - {name} for name, path in modules.items()
+    }
+    assert "production" in graph["report"]  # the parser sees relative imports
+    assert "production" in graph["slow"]  # and absolute ones
+    assert cycles(graph) == []
+    assert {name for name, targets in graph.items() if "cli" in targets} == {"run"}
