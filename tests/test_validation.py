@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import botocore.session
 import pytest
 
@@ -100,3 +102,11 @@ def test_region_of_pool_id() -> None:
     assert region_of("eu-west-1_AbC123") == "eu-west-1"
     assert region_of("us-gov-west-1_AbC123") == "us-gov-west-1"
     assert region_of("local_AbC123") is None
+
+
+def test_ascii_fast_path_agrees_with_the_model() -> None:
+    """Every ASCII character gets the same verdict from the fast path as from the categories."""
+    for code in range(128):
+        char = chr(code)
+        expected = unicodedata.category(char)[0] in "LMSNP"
+        assert (username_problem(f"a{char}b") is None) is expected, repr(char)

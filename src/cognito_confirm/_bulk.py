@@ -387,28 +387,34 @@ class ResultStream:
 
     async def _confirm_one(self, index: int, name: str) -> ConfirmResult | None:
         """Confirm one user in its turn: its result, or None for a user with none."""
-        assert self._fan_out is not None  # noqa: S101 - set by __aenter__
-        async with self._fan_out:
-            confirmation = await self._confirm_counted(index, name)
-        if confirmation is None or isinstance(confirmation.error, NotSentError):
+        fan_out = self._fan_out
+        assert fan_out is not None  # noqa: S101 - set by __aenter__
+        await _acquire(fan_out)
+        try:
+            if self._stopping:  # read but never sent: a resumed run sends it
+                return None
+            # Counted here rather than in a coroutine of its own: one fewer per user.
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                confirmation = await self._confirm(
+                    name, index=index, limiter=self.limiter, gate=self._gate
+                )
+            finally:
+                self.in_flight -= 1
+        finally:
+            fan_out.release()
+        if isinstance(confirmation.error, NotSentError):
             return None
         deliver, fatal = self._judge.verdict(confirmation.error)
         if self._judge.answered:
             # Fanned out: as many calls in flight as the pace needs, up to the workers.
-            self._fan_out.total_tokens = self.limiter.calls_needed(self._concurrency)
+            needed = self.limiter.calls_needed(self._concurrency)
+            if needed != fan_out.total_tokens:
+                fan_out.total_tokens = needed
         if fatal is not None:
             self._fail(fatal)
         return confirmation.result if deliver else None
-
-    async def _confirm_counted(self, index: int, name: str) -> Confirmation | None:
-        if self._stopping:  # read but never sent: a resumed run sends it
-            return None
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            return await self._confirm(name, index=index, limiter=self.limiter, gate=self._gate)
-        finally:
-            self.in_flight -= 1
 
     def _fail(self, error: Exception) -> None:
         if self._failure is None:
@@ -427,6 +433,19 @@ async def _send(stream: MemoryObjectSendStream[_T], item: _T) -> None:
         stream.send_nowait(item)
     except anyio.WouldBlock:
         await stream.send(item)
+
+
+async def _acquire(limiter: anyio.CapacityLimiter) -> None:
+    """Take a token for the current task, through the event loop only when none is free.
+
+    ``CapacityLimiter.acquire()`` always ends with a shielded checkpoint: a cancel scope and a
+    trip through the loop per user, 25 us of the engine's ~90 us per user on an instant client
+    (cProfile). The call that follows yields to the loop anyway; see ``_send``.
+    """
+    try:
+        limiter.acquire_nowait()
+    except anyio.WouldBlock:
+        await limiter.acquire()
 
 
 async def _receive(stream: MemoryObjectReceiveStream[_T]) -> _T:

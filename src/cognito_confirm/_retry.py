@@ -164,7 +164,9 @@ async def call_with_retries(
         if gate is not None:
             gate.sending()
         called_at = loop_time()
-        value, error = await _call(operation, username, _time_left(budget, gate), gate, probe)
+        value, error = await _call(
+            operation, username, called_at, _time_left(budget, gate), gate, probe
+        )
         unanswered = error is not None and _unanswered(error)
         _report(limiter, gate, sent_at, error, username, probe=probe)
         if error is None:
@@ -268,15 +270,19 @@ class _Budget:
 async def _call(
     operation: Callable[[], Awaitable[_T]],
     username: str | None,
+    called_at: float,
     time_left: float | None,
     gate: CallGate | None,
     probe: bool,
 ) -> tuple[_T | None, CognitoConfirmError | None]:
-    """Make one call: its value, or its error (a ``TransportError`` when cut at ``time_left``)."""
+    """Make one call at ``called_at``: its value, or its error (a ``TransportError`` when cut
+    at ``time_left``)."""
     try:
         if time_left is None:
             return await translated(operation, username), None
-        with anyio.move_on_after(time_left):
+        # A CancelScope on the loop's clock rather than move_on_after(), which reads the clock
+        # through anyio's backend lookup: 2 us of the scope's ~12 us per call.
+        with anyio.CancelScope(deadline=called_at + time_left):
             return await translated(operation, username), None
     except CognitoConfirmError as error:
         return None, error

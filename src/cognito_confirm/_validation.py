@@ -55,6 +55,11 @@ def username_problem(username: object) -> str | None:
         return "username is empty"
     if len(username) > USERNAME_MAX_LENGTH:
         return f"username is {len(username)} characters long, at most {USERNAME_MAX_LENGTH} allowed"
+    if username.isascii() and username.isprintable() and " " not in username:
+        # The usual name, checked in C: every printable ASCII character but the space is a
+        # letter, number, punctuation or symbol. The loop below took 3 us for a 12-character
+        # name, a twentieth of the bulk engine's own CPU per user.
+        return None
     for position, char in enumerate(username, start=1):
         category = unicodedata.category(char)
         if category[0] not in _USERNAME_CATEGORIES:
