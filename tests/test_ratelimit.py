@@ -182,10 +182,18 @@ def test_a_throttled_hold_was_unsafe() -> None:
     pacer = settled(time, 40)
     time.now += pace.DRAIN_TIME + 1
     answer(pacer, time, 40, 40)
+    calls_wait(pacer, time)
     pacer.throttled(time.now)
     assert pacer.rate == pytest.approx(pace.DIP * 40)
     time.now += pace.LONE_QUIET + pace.RETURN_TIME
     assert pacer.rate == pytest.approx(pace.FIRST * pace.MARGIN * 40 * 40 / 41, rel=0.02)
+
+
+def calls_wait(pacer: AdaptiveRateLimiter, time: FakeTime) -> None:
+    """A call waited for its slot just now: the pace sets the calls' rate, as in a bulk run (a
+    web service's few calls never wait). Set directly: these tests answer calls without
+    taking slots, so a reserve() here would see the pace idle and stop its clock."""
+    pacer._pace.waited = time.now
 
 
 def settled(time: FakeTime, hold: float) -> AdaptiveRateLimiter:
@@ -322,7 +330,23 @@ def safe_hold(time: FakeTime, hold: float) -> AdaptiveRateLimiter:
     pacer._pace._probe_wait = pace.PROBE_WAIT_MAX
     time.now += pace.SAFE
     answer(pacer, time, round(hold), hold)
+    calls_wait(pacer, time)
     return pacer
+
+
+def test_a_web_services_lone_refusal_costs_a_halving_not_a_dip() -> None:
+    """A refusal in a hold whose calls never waited for the pace (a web service's): the pace
+    halves, no deeper, and returns to the hold as a bulk run's dip does."""
+    time = FakeTime()
+    pacer = settled(time, 30)
+    pacer._pace._probe_wait = pace.PROBE_WAIT_MAX
+    time.now += pace.SAFE
+    answer(pacer, time, 30, 30)
+    pacer.throttled(time.now)
+    cut = time.now
+    assert pacer.rate == pytest.approx(pace.HALVING * 30)
+    time.now = cut + pace.LONE_QUIET + pace.RETURN_TIME
+    assert pacer.rate == pytest.approx(30)
 
 
 def test_a_refusal_in_a_safe_hold_dips_then_returns_to_it() -> None:

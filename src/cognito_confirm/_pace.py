@@ -66,8 +66,10 @@ that was refused, if it had proved safe; else the one the episode taught)::
 - A refusal in a hold dips the pace at once to ``DIP`` of its rate: the bucket is dry, live
   traffic takes most refusals (it comes in clumps, the pace evenly: a pace halved to 10/s saw
   one refusal in 2 s while live sign-ups took 7), and every second the pace stays above the
-  room a spike leaves costs live sign-ups. The start's and a probe's refusals cut as before:
-  a probe is refused for going too far more often than for a spike.
+  room a spike leaves costs live sign-ups. A pace that no call waited for in the last
+  ``WINDOW`` s (a web service's few calls set their own rate) dips to ``HALVING`` instead.
+  The start's and a probe's refusals cut as before: a probe is refused for going too far more
+  often than for a spike.
 - A refusal of a call sent ``RECUT`` s or more after the last cut means the run goes on: the
   pace is cut to ``CHAIN_CUT`` of its rate each time (not once per ``COOLDOWN``).
 - ``LONE_QUIET`` s without a cut after a lone refusal, or ``QUIET`` s after more, the pace
@@ -78,8 +80,9 @@ that was refused, if it had proved safe; else the one the episode taught)::
   the wait, so the pace dips again (``CHAIN_CUT``) and the wait doubles. After
   ``RETURN_TRIES`` failed returns live traffic grew for good: the hold becomes
   ``FIRST * MARGIN * C`` (at most a halving) and the run ends.
-- So one isolated refusal costs a dip of ``LONE_QUIET + RETURN_TIME / 2`` s, and then at most
-  one halving of the hold (none if the hold had proved safe); refusals that go on take another
+- So one isolated refusal costs a dip of ``LONE_QUIET + RETURN_TIME / 2`` s (for a web service
+  a halving, no deeper), and then at most one halving of the hold (none if the hold had proved
+  safe); refusals that go on take another
   tenth of the pace every ``RECUT`` s or more; and the hold is back within seconds of the last
   refusal, without probing above it.
 - ``rate`` is the user's ceiling and the pace starts there; ``None`` means no ceiling of the
@@ -355,7 +358,7 @@ class Pace:
             # Refused at once: no burst hid how far the start overshot.
             settle = max(QUICK_MARGIN * measured / MARGIN, HALVING * rate)
         else:
-            hold, settle = self._first_cut(sent_at, since, rate, measured)
+            hold, settle = self._first_cut(sent_at, since, rate, measured, now)
             self._dip(hold)
         self._settle = max(MIN_RATE, min(settle, self._ceiling))
         self._cut_at = self._phase_at = now
@@ -363,7 +366,7 @@ class Pace:
         return rate, self._settle
 
     def _first_cut(
-        self, sent_at: float, since: float, rate: float, measured: float
+        self, sent_at: float, since: float, rate: float, measured: float, now: float
     ) -> tuple[float, float]:
         """The hold to come back to after a new run of refusals, and the pace until then."""
         if not self._starting and since >= self._probe_wait:
@@ -377,12 +380,15 @@ class Pace:
             return settle, settle
         # A refusal in a hold: the bucket is dry, and live traffic takes most of the refusals
         # (it comes in clumps, the pace evenly), so the pace dips at once (no drain: the dip
-        # lets the bucket refill).
+        # lets the bucket refill). Only a pace that its calls wait for (a bulk run) dips: a
+        # web service's few calls set their own rate, and one refusal of theirs costs at most
+        # a halving.
         self._draining = False
+        dip = DIP if now - self.waited < WINDOW else HALVING
         if since >= SAFE:
-            return self._settle, DIP * rate
+            return self._settle, dip * rate
         # The hold was not safe after all.
-        return max(FIRST * measured, HALVING * rate), DIP * rate
+        return max(FIRST * measured, HALVING * rate), dip * rate
 
     def _return_refused(self, rate: float, measured: float) -> float:
         """The pace after a refusal while a run returned, or soon after it did."""
