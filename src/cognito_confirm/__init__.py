@@ -2,8 +2,9 @@
 
 The public API lives here; the implementation is in private modules named after what they hold,
 each importing only those below it: ``_client`` (CognitoConfirmer), ``_bulk`` (the bulk engine),
-``_verdict`` (which failures stop a run), ``_confirm`` (one user), ``_retry`` (the one retry
-loop), ``_gate`` (a run's outage and stop gate), ``_ratelimit`` (the pacer: its slots),
+``_triage`` (the input items not to send), ``_verdict`` (which failures stop a run),
+``_confirm`` (one user), ``_retry`` (the one retry loop), ``_gate`` (a run's outage and stop
+gate), ``_ratelimit`` (the pacer: its slots),
 ``_pace`` (the pace it learns from throttles), ``_quota``, ``_errors``, ``_answers`` (is an
 answer from AWS?), ``_result``, ``_validation``.
 ``cognito_confirm.testing`` holds a fake Cognito endpoint for your own tests;
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ._bulk import ResultStream, SkipCheck
+from ._bulk import ResultStream
 from ._client import CognitoConfirmer
 from ._errors import (
     AccessDeniedError,
@@ -48,6 +49,7 @@ from ._errors import (
 from ._ratelimit import AdaptiveRateLimiter
 from ._result import BulkReport, ConfirmResult, Outcome
 from ._retry import RetryPolicy
+from ._triage import SkipCheck
 from ._validation import check_user_pool_id, check_username, username_problem
 
 try:

@@ -28,7 +28,6 @@ from collections.abc import (
     AsyncIterable,
     AsyncIterator,
     Awaitable,
-    Callable,
     Iterable,
 )
 from contextlib import aclosing
@@ -40,21 +39,18 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._clock import now as loop_time
-from ._confirm import Confirmation, result_without_call
+from ._confirm import Confirmation
 from ._errors import ClientStateError, SetupError
 from ._gate import DEFAULT_OUTAGE_BUDGET, CallGate
 from ._ratelimit import AdaptiveRateLimiter
-from ._result import BulkReport, ConfirmResult, Outcome
+from ._result import BulkReport, ConfirmResult
 from ._retry import NotSentError
-from ._validation import username_problem
+from ._triage import SkipCheck, Triage
 from ._verdict import Judge
 
-__all__ = ["ConfirmUser", "ResultStream", "SkipCheck", "Triage", "collect"]
+__all__ = ["ConfirmUser", "ResultStream", "collect"]
 
 logger = logging.getLogger("cognito_confirm")
-
-SkipCheck = Callable[[str], str | None]
-"""Given a username, the reason to skip it (reported as ``skipped``), or None to send it."""
 
 
 class ConfirmUser(Protocol):
@@ -65,44 +61,12 @@ class ConfirmUser(Protocol):
     ) -> Awaitable[Confirmation]: ...
 
 
-DUPLICATE_MESSAGE: Final = "duplicate of an earlier input item"
 _CHECKPOINT_EVERY: Final = 256
 _CLOSE_TIMEOUT: Final = 5.0
 """Seconds an async input may take to close once the run is over (even a cancelled one)."""
 
 _Work = tuple[int, str]
 _T = TypeVar("_T")
-
-
-class Triage:
-    """What happens to each input item before any call: invalid, duplicate, skipped, or sent.
-
-    One per run, fed the items in input order: a later item with a name it let through is a
-    duplicate. With ``case_sensitive=False`` (a pool whose ``UsernameConfiguration.CaseSensitive``
-    is false), ``Alice`` after ``alice`` is one. Names fold with ``str.lower()``, not
-    ``casefold()``, which maps ``ß`` to ``ss`` and could merge two users, leaving one unconfirmed;
-    a spelling lower() misses costs only a call answered "already confirmed".
-    """
-
-    def __init__(self, skip: SkipCheck | None = None, *, case_sensitive: bool = True) -> None:
-        self._skip = skip
-        self._fold = not case_sensitive
-        self._seen: set[str] = set()
-
-    def __call__(self, index: int, name: object) -> ConfirmResult | None:
-        """The result of an item that is not to be sent, or None to send it."""
-        problem = username_problem(name)
-        if problem is not None:
-            return result_without_call(str(name), index, Outcome.INVALID, problem)
-        assert isinstance(name, str)  # noqa: S101 - username_problem checked it
-        key = name.lower() if self._fold else name
-        if key in self._seen:
-            return result_without_call(name, index, Outcome.DUPLICATE, DUPLICATE_MESSAGE)
-        self._seen.add(key)
-        reason = self._skip(name) if self._skip is not None else None
-        if reason is not None:
-            return result_without_call(name, index, Outcome.SKIPPED, reason)
-        return None
 
 
 class ResultStream:

@@ -20,7 +20,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
 from ._answers import register_answer_check
-from ._bulk import ResultStream, SkipCheck, collect
+from ._bulk import ResultStream, collect
 from ._clock import now as loop_time
 from ._confirm import confirm_user
 from ._errors import BOTOCORE_SETUP_EXCEPTIONS, ClientStateError, CredentialsError
@@ -29,6 +29,7 @@ from ._quota import DEFAULT_RESERVE, QuotaReading, read_user_creation_quota
 from ._ratelimit import AdaptiveRateLimiter
 from ._result import BulkReport, ConfirmResult
 from ._retry import RetryPolicy
+from ._triage import SkipCheck
 from ._validation import check_client_metadata, check_user_pool_id, check_username, region_of
 
 if TYPE_CHECKING:

@@ -13,12 +13,13 @@ from typing import Final, Protocol
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from .._bulk import ResultStream, SkipCheck, Triage
+from .._bulk import ResultStream
 from .._client import DEFAULT_MAX_CONNECTIONS, CognitoConfirmer
 from .._clock import now as loop_time
 from .._errors import SetupError, UserPoolNotFoundError
 from .._gate import DEFAULT_OUTAGE_BUDGET
 from .._result import ConfirmResult, Outcome
+from .._triage import SkipCheck, Triage
 from .display import (
     Display,
     ProgressBar,
