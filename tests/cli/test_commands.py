@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -20,7 +21,7 @@ from rich.console import Console
 
 from cognito_confirm import AccessDeniedError, CognitoConfirmer, ConfirmResult, Outcome
 from cognito_confirm import cli as cli_package
-from cognito_confirm.cli import commands, display
+from cognito_confirm.cli import commands, demo, display
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.cli.display import NoProgress, ProgressBar, make_display
 from cognito_confirm.cli.inputs import IterableSource
@@ -626,10 +627,14 @@ def test_demo_confirms_its_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_demo_runs_at_the_default_pace_and_says_so(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_url: str
 ) -> None:
-    """The demo paces as `confirm` does by default (40/s, not unlimited) and prints that pace."""
+    """The demo paces as `confirm` does by default (40/s, not unlimited) and prints that pace.
+
+    On the session's moto server: starting its own (and the half second moto takes to stop
+    one) is test_demo_confirms_its_pool's."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(demo, "moto_server", lambda: contextlib.nullcontext(moto_url))
     result = run("demo", "--users", "3", "--no-progress", "-v")
     assert result.exit_code == 0, result.output
     assert "INFO cognito_confirm: confirmer open: user pool" in result.stderr
