@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
+import selectors
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
+import pytest
+
+from cognito_confirm import CognitoConfirmer
+from cognito_confirm._client import DEFAULT_READ_TIMEOUT
 from cognito_confirm.testing import FakeCognito
+from tests.virtual_time import VirtualTimeLoop, _JumpingSelector, local_client
 
 PASSWORD = "Passw0rd!Passw0rd"  # a throwaway password for moto's fake users
 
@@ -105,3 +115,78 @@ def wait_until(
             return
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+# --- the command line in-process, on virtual time -------------------------------------------
+
+
+class _ThreadAwareSelector(_JumpingSelector):
+    """Jumps to the next timer as ``tests.virtual_time``'s does, except while a worker thread
+    works for the loop (``anyio.to_thread``): then it waits for real until the thread's answer
+    wakes the loop, so a thread's work takes no virtual time. The command line reads its input
+    in threads: a jump there would let an outage or a budget pass while a file is parsed."""
+
+    def __init__(self, start: float) -> None:
+        super().__init__()
+        self.now = start
+        self.threads = 0
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if self.threads:
+            return selectors.DefaultSelector.select(self, timeout)
+        return super().select(timeout)
+
+
+class _CliLoop(VirtualTimeLoop):
+    """A ``VirtualTimeLoop`` whose clock starts at ``start`` and stands still for threads."""
+
+    def __init__(self, start: float) -> None:
+        self._jumping = _ThreadAwareSelector(start)
+        asyncio.SelectorEventLoop.__init__(self, self._jumping)
+
+
+def serve_cli_in_process(monkeypatch: pytest.MonkeyPatch, fake: FakeCognito) -> None:
+    """From now on in this test, the command line run in-process (click's ``CliRunner``) runs
+    on virtual time and its confirmer's client is ``fake`` in-process (``local_client``).
+
+    Everything of the command runs as it does for a user (options, the confirmer it builds and
+    opens, input threads, report, summary) but the aiobotocore session, client and HTTP: a run
+    costs a fifth of the CPU, and a pace, an outage or a budget takes no wall time. The clock
+    goes on from one run of the test to the next. The report names the endpoint
+    ``local://fake-cognito``; credentials are not read: what needs HTTP, or an endpoint or
+    credentials of the user's, is tested over HTTP.
+    """
+    clock = [0.0]
+    real_run, real_to_thread = anyio.run, anyio.to_thread.run_sync
+
+    def run(func: Callable[..., Awaitable[Any]], *args: Any, **_options: Any) -> Any:
+        loops: list[_CliLoop] = []
+
+        def new_loop() -> _CliLoop:
+            loops.append(_CliLoop(clock[0]))
+            return loops[-1]
+
+        try:
+            return real_run(func, *args, backend_options={"loop_factory": new_loop})
+        finally:
+            if loops:
+                clock[0] = loops[-1].time()
+
+    async def to_thread(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        selector = getattr(asyncio.get_running_loop(), "_jumping", None)
+        if not isinstance(selector, _ThreadAwareSelector):
+            return await real_to_thread(func, *args, **kwargs)
+        selector.threads += 1
+        try:
+            return await real_to_thread(func, *args, **kwargs)
+        finally:
+            selector.threads -= 1
+
+    @contextlib.asynccontextmanager
+    async def create_client(confirmer: CognitoConfirmer) -> AsyncIterator[Any]:
+        timeout = getattr(confirmer._config, "read_timeout", None) or DEFAULT_READ_TIMEOUT
+        yield local_client(fake, confirmer._max_connections, read_timeout=timeout)
+
+    monkeypatch.setattr(anyio, "run", run)
+    monkeypatch.setattr(anyio.to_thread, "run_sync", to_thread)
+    monkeypatch.setattr(CognitoConfirmer, "_create_client", create_client)

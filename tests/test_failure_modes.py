@@ -1,4 +1,10 @@
-"""Issue #17's library cases: each test failed before its fix."""
+"""Issue #17's library cases: each test failed before its fix.
+
+On virtual time (``tests.virtual_time``), the fake answering in-process on the test's loop:
+the runs of 300 and 400 users keep the default pace without waiting for it. Over HTTP only
+what needs it: an answer only bytes on the wire carry, and a real client used from another
+event loop.
+"""
 
 from __future__ import annotations
 
@@ -24,27 +30,42 @@ from cognito_confirm import (
 )
 from cognito_confirm._verdict import TRIGGER_START, TRIGGER_WINDOW
 from cognito_confirm.testing import FakeCognito
+from tests.virtual_time import local_client, virtual_time
 
 FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeCognito]:
-    """A fake Cognito endpoint for this test."""
+def fake() -> FakeCognito:
+    """A fake Cognito for this test, answering in-process (``confirmer``)."""
+    return FakeCognito(seed=3)
+
+
+@pytest.fixture
+def http_fake() -> Iterator[FakeCognito]:
+    """A fake Cognito endpoint for this test, over HTTP (``http_confirmer``)."""
     with FakeCognito(seed=3) as server:
         yield server
 
 
 def confirmer(fake: FakeCognito, *, case_sensitive: bool = True) -> CognitoConfirmer:
+    """The fake in-process, on the running loop's clock."""
     return CognitoConfirmer(
         fake.user_pool_id,
-        endpoint_url=fake.endpoint_url,
+        client=local_client(fake),
         retry=FAST_RETRY,
         rate=None,
         case_sensitive=case_sensitive,
     )
 
 
+def http_confirmer(fake: FakeCognito) -> CognitoConfirmer:
+    return CognitoConfirmer(
+        fake.user_pool_id, endpoint_url=fake.endpoint_url, retry=FAST_RETRY, rate=None
+    )
+
+
+@virtual_time
 async def test_a_case_insensitive_pool_sends_each_user_once(fake: FakeCognito) -> None:
     """With case_sensitive=False, Alice, alice and ALICE are one user: one call, two duplicates."""
     fake.add_users(["Alice", "bob"])
@@ -63,6 +84,7 @@ async def test_a_case_insensitive_pool_sends_each_user_once(fake: FakeCognito) -
     assert fake.stats().confirm_calls == {"Alice": 1, "bob": 1}
 
 
+@virtual_time
 async def test_a_case_sensitive_pool_sends_every_spelling(fake: FakeCognito) -> None:
     """By default (the API's default, CaseSensitive true) each spelling is its own user."""
     fake.add_users(["Alice", "alice"])
@@ -73,11 +95,11 @@ async def test_a_case_sensitive_pool_sends_every_spelling(fake: FakeCognito) -> 
     assert sum(fake.stats().confirm_calls.values()) == 3
 
 
-async def test_an_empty_200_body_is_no_confirmation(fake: FakeCognito) -> None:
+async def test_an_empty_200_body_is_no_confirmation(http_fake: FakeCognito) -> None:
     """HTTP 200 with request id and JSON type but no body: not confirmed (Cognito sends {})."""
-    fake.add_users(["alice", "bob", "carol"])
-    fake.answer_html(200, body="", content_type="application/x-amz-json-1.1", request_id=True)
-    async with confirmer(fake) as c:
+    http_fake.add_users(["alice", "bob", "carol"])
+    http_fake.answer_html(200, body="", content_type="application/x-amz-json-1.1", request_id=True)
+    async with http_confirmer(http_fake) as c:
         with pytest.raises(EndpointNotCognitoError, match="an empty body"):
             await c.confirm("alice")
         with pytest.raises(EndpointNotCognitoError) as raised:
@@ -85,9 +107,10 @@ async def test_an_empty_200_body_is_no_confirmation(fake: FakeCognito) -> None:
     report = raised.value.partial_report
     assert report is not None
     assert report.counts[Outcome.CONFIRMED] == 0
-    assert fake.user_status("alice") == "UNCONFIRMED"
+    assert http_fake.user_status("alice") == "UNCONFIRMED"
 
 
+@virtual_time
 async def test_repeated_failure_names_no_user(fake: FakeCognito) -> None:
     """The server's message naming each user stays out of RepeatedFailureError's text."""
     names = ["alice.secret", "bob.secret", "carol.secret", "dave.secret"]
@@ -101,6 +124,7 @@ async def test_repeated_failure_names_no_user(fake: FakeCognito) -> None:
     assert raised.value.error.message.startswith("cannot handle")  # kept, for DEBUG
 
 
+@virtual_time
 async def test_a_server_message_quoting_the_user_is_scrubbed_in_str(fake: FakeCognito) -> None:
     """str() of a per-user error never shows the username, even when Cognito's message has it."""
     fake.add_user("erin.secret")
@@ -112,6 +136,7 @@ async def test_a_server_message_quoting_the_user_is_scrubbed_in_str(fake: FakeCo
     assert raised.value.username == "erin.secret"
 
 
+@virtual_time
 async def test_a_skip_check_that_raises_comes_out_unwrapped(fake: FakeCognito) -> None:
     """A skip= callback's own exception ends the run as itself, like an input's, not a group."""
     names = [f"u{n}" for n in range(20)]
@@ -132,21 +157,22 @@ async def test_a_skip_check_that_raises_comes_out_unwrapped(fake: FakeCognito) -
     assert "u10" not in fake.stats().confirm_calls
 
 
-async def test_a_confirmer_used_from_another_event_loop_says_so(fake: FakeCognito) -> None:
+async def test_a_confirmer_used_from_another_event_loop_says_so(http_fake: FakeCognito) -> None:
     """From a second loop (another thread's asyncio.run): ClientStateError, nothing sent."""
-    fake.add_user("alice")
-    async with confirmer(fake) as c:
+    http_fake.add_user("alice")
+    async with http_confirmer(http_fake) as c:
 
         def elsewhere() -> None:
             asyncio.run(c.confirm("alice"))
 
         with pytest.raises(ClientStateError, match="another event loop"):
             await anyio.to_thread.run_sync(elsewhere)
-        assert fake.stats().confirm_calls == {}
+        assert http_fake.stats().confirm_calls == {}
         assert (await c.confirm("alice")).outcome is Outcome.CONFIRMED
 
 
 @pytest.mark.parametrize("metadata", [{"source": 12345}, {"source": ["pa55word"]}, {7: "x"}, "x=y"])
+@virtual_time
 async def test_client_metadata_that_is_not_strings_is_refused_before_any_call(
     fake: FakeCognito, metadata: object
 ) -> None:
@@ -166,6 +192,7 @@ async def test_client_metadata_that_is_not_strings_is_refused_before_any_call(
     assert fake.stats().confirm_calls == {}
 
 
+@virtual_time
 async def test_a_trigger_that_fails_for_everyone_stops_the_run(fake: FakeCognito) -> None:
     """Every user's trigger fails: TriggerFailingError after TRIGGER_START users, not 300."""
     names = [f"secret{n}" for n in range(300)]
@@ -181,6 +208,7 @@ async def test_a_trigger_that_fails_for_everyone_stops_the_run(fake: FakeCognito
     assert sum(fake.stats().confirm_calls.values()) < TRIGGER_START + 8
 
 
+@virtual_time
 async def test_a_trigger_that_starts_failing_mid_run_stops_it(fake: FakeCognito) -> None:
     """A trigger that breaks after 100 good users stops within a window, not 300 later."""
     names = [f"user{n}" for n in range(400)]
@@ -197,6 +225,7 @@ async def test_a_trigger_that_starts_failing_mid_run_stops_it(fake: FakeCognito)
     assert sum(fake.stats().confirm_calls.values()) < 100 + TRIGGER_WINDOW + 8
 
 
+@virtual_time
 async def test_a_trigger_that_fails_for_every_fifth_user_does_not_stop_the_run(
     fake: FakeCognito,
 ) -> None:

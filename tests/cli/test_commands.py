@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -20,7 +21,7 @@ from rich.console import Console
 
 from cognito_confirm import AccessDeniedError, CognitoConfirmer, ConfirmResult, Outcome
 from cognito_confirm import cli as cli_package
-from cognito_confirm.cli import commands, display
+from cognito_confirm.cli import commands, demo, display
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.cli.display import NoProgress, ProgressBar, make_display
 from cognito_confirm.cli.inputs import IterableSource
@@ -29,7 +30,7 @@ from cognito_confirm.cli.run import BulkRun, RunSettings
 from cognito_confirm.cli.tally import Tally
 from cognito_confirm.cli.userpool import EmailVerifier
 from cognito_confirm.testing import FakeCognito
-from tests.helpers import MotoPool, confirm_args, users_file
+from tests.helpers import MotoPool, confirm_args, serve_cli_in_process, users_file
 from tests.virtual_time import local_client, virtual_time
 
 TIMEOUT = 60.0
@@ -38,6 +39,13 @@ TIMEOUT = 60.0
 @pytest.fixture
 def report(tmp_path: Path) -> Path:
     return tmp_path / "report.jsonl"
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, fake: FakeCognito) -> None:
+    """The command line on virtual time, answered by ``fake`` in-process: what a test marked
+    so checks is the command's, not the transport's (``serve_cli_in_process``)."""
+    serve_cli_in_process(monkeypatch, fake)
 
 
 def run(*args: str, stdin: str | None = None) -> Result:
@@ -87,6 +95,7 @@ def test_confirms_every_user_and_exits_0(fake: FakeCognito, report: Path, tmp_pa
     assert fake.status_counts() == {"CONFIRMED": 21}
 
 
+@pytest.mark.usefixtures("in_process")
 def test_bad_input_is_reported_line_by_line_and_exits_1(
     fake: FakeCognito, report: Path, tmp_path: Path
 ) -> None:
@@ -111,6 +120,7 @@ def test_bad_input_is_reported_line_by_line_and_exits_1(
     assert "ghost" not in result.output
 
 
+@pytest.mark.usefixtures("in_process")
 def test_reads_standard_input_and_csv_columns(
     fake: FakeCognito, report: Path, tmp_path: Path
 ) -> None:
@@ -155,6 +165,7 @@ def test_usage_errors_are_one_line_and_exit_2(args: list[str], fragments: list[s
     assert "alice" not in result.output
 
 
+@pytest.mark.usefixtures("in_process")
 def test_missing_csv_column_fails_before_anything_is_sent(
     fake: FakeCognito, report: Path, tmp_path: Path
 ) -> None:
@@ -167,6 +178,7 @@ def test_missing_csv_column_fails_before_anything_is_sent(
     assert not report.exists()
 
 
+@pytest.mark.usefixtures("in_process")
 def test_unknown_pool_is_one_line_and_leaves_no_report(
     fake: FakeCognito, report: Path, tmp_path: Path
 ) -> None:
@@ -212,6 +224,7 @@ def test_existing_report_is_refused_without_resume(
     assert fake.stats().requests == {}
 
 
+@pytest.mark.usefixtures("in_process")
 def test_setup_error_mid_run_keeps_the_results_so_far(
     fake: FakeCognito, report: Path, tmp_path: Path
 ) -> None:
@@ -225,6 +238,7 @@ def test_setup_error_mid_run_keeps_the_results_so_far(
     assert fake.user_status("d") == "UNCONFIRMED"
 
 
+@pytest.mark.usefixtures("in_process")
 def test_dry_run_sends_nothing_and_prints_counts(
     fake: FakeCognito, report: Path, tmp_path: Path
 ) -> None:
@@ -248,6 +262,7 @@ def test_dry_run_sends_nothing_and_prints_counts(
     assert clean.exit_code == 0, clean.output
 
 
+@pytest.mark.usefixtures("in_process")
 def test_dry_run_from_pool_and_unknown_pool(fake: FakeCognito, report: Path) -> None:
     """--dry-run --from-pool lists without confirming; an unknown pool is one line, exit 2."""
     fake.add_users(["a", "b", "c"])
@@ -267,6 +282,7 @@ def test_dry_run_from_pool_and_unknown_pool(fake: FakeCognito, report: Path) -> 
     assert_one_line_error(unknown, "ResourceNotFoundException")
 
 
+@pytest.mark.usefixtures("in_process")
 def test_verify_email_marks_confirmed_users(
     fake: FakeCognito, report: Path, tmp_path: Path
 ) -> None:
@@ -284,6 +300,7 @@ def test_verify_email_marks_confirmed_users(
     assert fake.stats().requests["AdminUpdateUserAttributes"] == 3
 
 
+@pytest.mark.usefixtures("in_process")
 def test_failed_email_check_exits_1_and_is_resent_on_resume(
     fake: FakeCognito, report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -305,6 +322,7 @@ def test_failed_email_check_exits_1_and_is_resent_on_resume(
     assert fake.user_attributes("a")["email_verified"] == "true"
 
 
+@pytest.mark.usefixtures("in_process")
 def test_resume_skips_done_users_and_tolerates_a_truncated_line(
     fake: FakeCognito, report: Path, tmp_path: Path
 ) -> None:
@@ -329,6 +347,7 @@ def test_resume_skips_done_users_and_tolerates_a_truncated_line(
     assert "skipped (done before)" in result.stdout
 
 
+@pytest.mark.usefixtures("in_process")
 def test_client_metadata_reaches_the_engine_but_is_never_printed(
     fake: FakeCognito, report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -352,6 +371,7 @@ def test_client_metadata_reaches_the_engine_but_is_never_printed(
     assert "v=w" not in report.read_text()
 
 
+@pytest.mark.usefixtures("in_process")
 def test_progress_bar_only_on_a_terminal(
     fake: FakeCognito, report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -389,6 +409,7 @@ def test_from_pool_against_moto(moto_pool: MotoPool, report: Path) -> None:
     assert moto_pool.status("forced") == "FORCE_CHANGE_PASSWORD"
 
 
+@pytest.mark.usefixtures("in_process")
 def test_default_report_goes_to_the_working_directory(
     fake: FakeCognito, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -410,6 +431,7 @@ def test_default_report_goes_to_the_working_directory(
     assert f"report: {path}" in result.stdout
 
 
+@pytest.mark.usefixtures("in_process")
 def test_report_write_failure_stops_the_run(
     fake: FakeCognito, report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -489,6 +511,8 @@ def test_email_access_denied_stops_the_run(
     fake: FakeCognito, report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A role that may confirm but not update attributes: the run stops, exit 2, one line."""
+    # Over HTTP, not in_process: answers arrive there in bunches, so more than one email check
+    # meets the error (the run's second _fail); in-process on virtual time they come one by one.
     names = [f"u{n:02d}" for n in range(40)]
     fake.add_users(names)
 
@@ -505,6 +529,7 @@ def test_email_access_denied_stops_the_run(
     assert {line["email_error"] for line in lines} == {"AccessDeniedException"}
 
 
+@pytest.mark.usefixtures("in_process")
 def test_dry_run_reports_an_input_error(fake: FakeCognito, report: Path, tmp_path: Path) -> None:
     """An undecodable line found by the dry run is a one-line error, exit 2."""
     path = tmp_path / "users.txt"
@@ -513,6 +538,7 @@ def test_dry_run_reports_an_input_error(fake: FakeCognito, report: Path, tmp_pat
     assert_one_line_error(result, "line 2 is not valid UTF-8")
 
 
+@pytest.mark.usefixtures("in_process")
 def test_interrupt_during_setup_exits_130(
     fake: FakeCognito, report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -602,10 +628,14 @@ def test_demo_confirms_its_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_demo_runs_at_the_default_pace_and_says_so(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_url: str
 ) -> None:
-    """The demo paces as `confirm` does by default (40/s, not unlimited) and prints that pace."""
+    """The demo paces as `confirm` does by default (40/s, not unlimited) and prints that pace.
+
+    On the session's moto server: starting its own (and the half second moto takes to stop
+    one) is test_demo_confirms_its_pool's."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(demo, "moto_server", lambda: contextlib.nullcontext(moto_url))
     result = run("demo", "--users", "3", "--no-progress", "-v")
     assert result.exit_code == 0, result.output
     assert "INFO cognito_confirm: confirmer open: user pool" in result.stderr
@@ -651,6 +681,7 @@ async def test_abandoned_run_still_writes_completed_results(report: Path) -> Non
     assert written <= {name for name in names if fake.user_status(name) == "CONFIRMED"}
 
 
+@pytest.mark.usefixtures("in_process")
 def test_resume_on_a_report_not_there_yet_starts_it(
     fake: FakeCognito, report: Path, tmp_path: Path
 ) -> None:
@@ -669,6 +700,7 @@ def test_resume_on_a_report_not_there_yet_starts_it(
     assert dict(fake.stats().confirm_calls) == {"a": 1, "b": 1}
 
 
+@pytest.mark.usefixtures("in_process")
 def test_a_case_insensitive_pool_gets_each_user_sent_once(
     fake: FakeCognito, report: Path, tmp_path: Path
 ) -> None:
@@ -686,6 +718,7 @@ def test_a_case_insensitive_pool_gets_each_user_sent_once(
     assert [line["outcome"] for line in lines] == ["confirmed", "duplicate", "duplicate"]
 
 
+@pytest.mark.usefixtures("in_process")
 def test_a_case_sensitive_pool_keeps_names_apart(
     fake: FakeCognito, report: Path, tmp_path: Path
 ) -> None:
@@ -696,6 +729,7 @@ def test_a_case_sensitive_pool_keeps_names_apart(
     assert dict(fake.stats().confirm_calls) == {"Alice": 1, "alice": 1}
 
 
+@pytest.mark.usefixtures("in_process")
 def test_a_pipe_cut_mid_name_is_not_sent(fake: FakeCognito, report: Path) -> None:
     """#17 case 16: 'alice' of 'alice2024', the pipe's unterminated last line, was confirmed
     (exit 0); now the names before it get their results and the run exits 2, naming the line."""

@@ -264,7 +264,8 @@ async def test_iterable_source_hands_out_a_list() -> None:
 async def test_closing_early_stops_a_parser_held_back_by_a_full_queue(tmp_path: Path) -> None:
     """A run stopped early leaves no thread behind, even one waiting for room in the queue."""
     path = tmp_path / "users.txt"
-    path.write_text("".join(f"user{n}\n" for n in range(200_000)))
+    # 10,000: far more than the queue (1,024) and the batch taken from it (1,024) hold.
+    path.write_text("".join(f"user{n}\n" for n in range(10_000)))
     source = FileSource(str(path))
     await source.start()
     assert await source.__anext__() == "user0"
@@ -272,7 +273,7 @@ async def test_closing_early_stops_a_parser_held_back_by_a_full_queue(tmp_path: 
     with anyio.fail_after(5):
         await source.aclose()
     assert not any(thread.is_alive() for thread in threads)
-    assert source.total in (None, 200_000)
+    assert source.total in (None, 10_000)
 
 
 class BrokenStream(io.BytesIO):
@@ -315,20 +316,22 @@ async def test_a_file_that_changes_while_it_is_read_ends_with_an_error(
 ) -> None:
     """Truncated, emptied or rewritten under the run: the names read so far, then an error."""
     path = tmp_path / "users.txt"
-    path.write_text("".join(f"user{n:05}\n" for n in range(50_000)))
+    path.write_text("".join(f"user{n:05}\n" for n in range(10_000)))  # 100,000 bytes
     async with FileSource(str(path)) as source:
-        await source.start()  # checked whole: 50,000; the reader holds a queue's worth at most
-        assert source.total == 50_000
+        # Checked whole: 10,000. The reader holds two queues' worth at most (2 x 1,024 names,
+        # 20 KB, plus its read buffer): it has not reached 60,000 bytes, let alone the end.
+        await source.start()
+        assert source.total == 10_000
         if change == "rewritten":  # same number of names, other ones, in place
-            path.write_text("".join(f"other{n:04}\n" for n in range(50_000)))
+            path.write_text("".join(f"other{n:04}\n" for n in range(10_000)))
         else:
-            os.truncate(path, 0 if change == "emptied" else 300_000)
+            os.truncate(path, 0 if change == "emptied" else 60_000)
         with anyio.fail_after(5):
             names = await read_all(source)
-    assert len(names) < 50_000 or change == "rewritten"
+    assert len(names) < 10_000 or change == "rewritten"
     assert source.error is not None
     message = str(source.error)
-    assert "changed while it was read (50000 usernames when checked" in message
+    assert "changed while it was read (10000 usernames when checked" in message
     assert "user0" not in message
     assert "other" not in message
 

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from cognito_confirm import CognitoConfirmer, CognitoConfirmError, RetryPolicy
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.testing import FakeCognito
-from tests.helpers import confirm_args, users_file
+from tests.helpers import confirm_args, serve_cli_in_process, users_file
 from tests.virtual_time import local_client, virtual_time
 
 USER = "leaky.user.4711"
@@ -104,11 +104,20 @@ def assert_clean(text: str, where: str) -> None:
     assert SECRET not in text, f"a metadata value in {where}: {text[:400]}"
 
 
+CLI_ON_THE_WIRE = {"html page", "empty 200", "unreachable"}
+"""The command line's paths over HTTP: what only bytes on the wire show, and a connection really
+refused (the only test of the command line that sees one; its DescribeUserPool's three tries
+back off on the wall clock, about 0.5 s). The others run in-process on virtual time
+(``serve_cli_in_process``): the fake answers the same planted message either way."""
+
+
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_the_cli_shows_no_username_nor_metadata(
-    fake: FakeCognito, tmp_path: Path, path: str
+    fake: FakeCognito, tmp_path: Path, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """stdout, stderr and the JSON summary of `confirm --output json`, -v, on each path."""
+    if path not in CLI_ON_THE_WIRE:
+        serve_cli_in_process(monkeypatch, fake)
     PATHS[path](fake)
     argv = confirm_args(
         fake,

@@ -1,17 +1,27 @@
-"""An endpoint that stops answering mid-run: the command line says it holds, and why it stops."""
+"""An endpoint that stops answering mid-run: the command line says it holds, and why it stops.
+
+In-process on virtual time (``serve_cli_in_process``): the outages of 2 s and 60 s, the budget
+and the notes' polls run on the loop's clock and take no wall time.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.testing import FakeCognito
-from tests.helpers import confirm_args, users_file
+from tests.helpers import confirm_args, serve_cli_in_process, users_file
 
 NAMES = [f"u{n:03d}" for n in range(100)]
+
+
+@pytest.fixture(autouse=True)
+def in_process(monkeypatch: pytest.MonkeyPatch, fake: FakeCognito) -> None:
+    serve_cli_in_process(monkeypatch, fake)
 
 
 def confirm(fake: FakeCognito, tmp_path: Path, *args: str) -> tuple[Result, list[str]]:

@@ -14,7 +14,14 @@ from cognito_confirm import ConfirmResult, Outcome
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.cli.report import report_record
 from cognito_confirm.testing import FakeCognito
-from tests.helpers import confirm_args, users_file
+from tests.helpers import confirm_args, serve_cli_in_process, users_file
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, fake: FakeCognito) -> None:
+    """The command line on virtual time, answered by ``fake`` in-process: what a test marked
+    so checks is the command's, not the transport's (``serve_cli_in_process``)."""
+    serve_cli_in_process(monkeypatch, fake)
 
 
 def resume(fake: FakeCognito, report: Path, users: str) -> Result:
@@ -70,6 +77,7 @@ def test_resume_refuses_another_pools_report_untouched(fake: FakeCognito, tmp_pa
     assert snapshot(report) == before
 
 
+@pytest.mark.usefixtures("in_process")
 def test_resume_cuts_only_the_torn_tail_of_a_report(fake: FakeCognito, tmp_path: Path) -> None:
     """A report whose last line a kill -9 cut short: that line goes, every other stays."""
     fake.add_users(["b"])
@@ -85,6 +93,7 @@ def test_resume_cuts_only_the_torn_tail_of_a_report(fake: FakeCognito, tmp_path:
     assert outcomes == [("a", "confirmed"), ("b", "confirmed")]
 
 
+@pytest.mark.usefixtures("in_process")
 def test_a_resume_writes_no_line_for_the_users_it_skips(fake: FakeCognito, tmp_path: Path) -> None:
     """#17 case 13: resuming a finished report sends nothing and leaves it byte for byte."""
     fake.add_user("a", "CONFIRMED")
@@ -108,6 +117,7 @@ def json_resume(fake: FakeCognito, report: Path, users: str) -> tuple[int, dict[
     return result.exit_code, json.loads(result.stdout)
 
 
+@pytest.mark.usefixtures("in_process")
 def test_a_resumed_run_says_how_the_whole_migration_ended(
     fake: FakeCognito, tmp_path: Path
 ) -> None:
@@ -137,6 +147,7 @@ def test_a_resumed_run_says_how_the_whole_migration_ended(
     }
 
 
+@pytest.mark.usefixtures("in_process")
 def test_a_last_leg_that_mends_the_failures_exits_0(fake: FakeCognito, tmp_path: Path) -> None:
     """A user failed in an earlier leg and confirmed in this one: the whole report is done."""
     fake.add_users(["b"])

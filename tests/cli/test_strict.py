@@ -11,7 +11,14 @@ from click.testing import CliRunner, Result
 from cognito_confirm import CognitoConfirmer
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.testing import FakeCognito
-from tests.helpers import confirm_args, users_file
+from tests.helpers import confirm_args, serve_cli_in_process, users_file
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, fake: FakeCognito) -> None:
+    """The command line on virtual time, answered by ``fake`` in-process: what a test marked
+    so checks is the command's, not the transport's (``serve_cli_in_process``)."""
+    serve_cli_in_process(monkeypatch, fake)
 
 
 def confirm(fake: FakeCognito, report: Path, *args: str, stdin: bytes | None = None) -> Result:
@@ -72,6 +79,7 @@ def test_undecodable_line_deep_in_a_file_stops_before_anything_is_sent(
     assert not report.exists()
 
 
+@pytest.mark.usefixtures("in_process")
 def test_undecodable_line_mid_pipe_stops_the_run_with_results_written(
     fake: FakeCognito, tmp_path: Path
 ) -> None:
@@ -88,6 +96,7 @@ def test_undecodable_line_mid_pipe_stops_the_run_with_results_written(
 
 
 @pytest.mark.parametrize("stdin", [b"", b"\n  \n"])
+@pytest.mark.usefixtures("in_process")
 def test_an_empty_input_leaves_no_report(fake: FakeCognito, tmp_path: Path, stdin: bytes) -> None:
     """Nothing to confirm: exit 0, a note, and no empty report to block the next run."""
     report = tmp_path / "report.jsonl"
@@ -152,6 +161,7 @@ def test_a_bad_endpoint_from_the_environment_is_one_line(
 
 
 @pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+@pytest.mark.usefixtures("in_process")
 def test_an_unknown_pool_names_region_when_it_differs(
     fake: FakeCognito, tmp_path: Path, dry_run: list[str]
 ) -> None:

@@ -59,11 +59,13 @@ async def confirm_from_pool(
     return seen, source
 
 
-async def test_from_pool_confirms_every_user_while_the_list_shrinks(fake: FakeCognito) -> None:
+@virtual_time
+async def test_from_pool_confirms_every_user_while_the_list_shrinks() -> None:
     """250 users (five pages) listed while being confirmed: all confirmed, each sent once."""
+    fake = FakeCognito()
     names = [f"user{n:03d}" for n in range(250)]
     fake.add_users(names)
-    seen, source = await confirm_from_pool(fake, rate=100.0)
+    seen, source = await confirm_from_pool(fake, rate=100.0, local=True)
     assert set(seen) == set(names)
     assert set(seen.values()) == {1}
     assert fake.status_counts() == {"CONFIRMED": 250}
@@ -73,13 +75,15 @@ async def test_from_pool_confirms_every_user_while_the_list_shrinks(fake: FakeCo
     assert source.error is None
 
 
-async def test_from_pool_ends_when_only_failed_users_remain(fake: FakeCognito) -> None:
+@virtual_time
+async def test_from_pool_ends_when_only_failed_users_remain() -> None:
     """Users that stay UNCONFIRMED because they fail are listed again but not sent again."""
+    fake = FakeCognito()
     names = [f"user{n:03d}" for n in range(130)]
     fake.add_users(names)
     for name in names[::26]:
         fake.fail(name, "UserLambdaValidationException")
-    seen, _ = await confirm_from_pool(fake)
+    seen, _ = await confirm_from_pool(fake, local=True)
     assert set(seen) == set(names)
     assert set(seen.values()) == {1}
     assert fake.status_counts() == {"CONFIRMED": 125, "UNCONFIRMED": 5}
