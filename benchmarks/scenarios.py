@@ -72,7 +72,7 @@ SMOKE = Sizes(
     10,
     (100, 500),
     10,
-    20,
+    10,
     8,
     production_users=4,
     time_scale=0.05,

@@ -23,8 +23,8 @@ def run_smoke(json_path: Path) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-W", "error", str(RUN), "--smoke", "--json", str(json_path)],
         capture_output=True,
         text=True,
-        # A hang guard, not a bound on speed (nothing here asserts one): 35 s on an idle 2-core
-        # machine took more than 120 s beside other CPU-bound work.
+        # A hang guard, not a bound on speed (nothing here asserts one): a few seconds on an
+        # idle 2-core machine, several times that beside other CPU-bound work.
         timeout=600,
         check=False,
         cwd=ROOT,
