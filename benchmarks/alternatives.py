@@ -22,7 +22,7 @@ from cognito_confirm import CognitoConfirmer, ResultStream
 from cognito_confirm._client import DEFAULT_MAX_CONNECTIONS
 
 from .fakeproc import USER_POOL_ID
-from .live import shared_session
+from .live import library_session, shared_session
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
@@ -107,7 +107,11 @@ async def _library(
 ) -> ClientRun:
     connections = concurrency or DEFAULT_MAX_CONNECTIONS
     async with CognitoConfirmer(
-        USER_POOL_ID, endpoint_url=endpoint_url, max_connections=connections, rate=rate
+        USER_POOL_ID,
+        endpoint_url=endpoint_url,
+        max_connections=connections,
+        rate=rate,
+        session=library_session(),
     ) as confirmer:
         clock = _Stopwatch()
         failed = 0

@@ -42,19 +42,23 @@ class AutoRecord:
     notes: tuple[str, ...]
 
 
-def run_auto(users: int, latency: float) -> list[AutoRecord]:
-    """The command with ``--rate auto``, with the quota readable and then denied."""
+def run_auto(users: int, latency: float, *, in_process: bool = False) -> list[AutoRecord]:
+    """The command with ``--rate auto``, with the quota readable and then denied.
+
+    ``in_process`` (a smoke run) runs the same command line in this process (click's runner):
+    the same command, without starting an interpreter for each run.
+    """
     names = [f"auto-{n:06d}" for n in range(users)]
     records = []
     # A fake quota above what either run may pace at, so the pace alone sets the rate.
     with FakeProcess(FakeSettings(quota=APPLIED_QUOTA * 1.5, latency=latency)) as fake:
         for denied in (False, True):
             fake.prepare(names, service_quota=APPLIED_QUOTA, service_quotas_denied=denied)
-            records.append(_run(fake, names, denied))
+            records.append(_run(fake, names, denied, in_process=in_process))
     return records
 
 
-def _run(fake: FakeProcess, names: list[str], denied: bool) -> AutoRecord:
+def _run(fake: FakeProcess, names: list[str], denied: bool, *, in_process: bool) -> AutoRecord:
     with tempfile.TemporaryDirectory() as directory:
         users = Path(directory) / "users.txt"
         users.write_text("".join(f"{name}\n" for name in names), encoding="utf-8")
@@ -75,16 +79,31 @@ def _run(fake: FakeProcess, names: list[str], denied: bool) -> AutoRecord:
             "auto",
             "--no-progress",
         ]
-        env = {**os.environ, "AWS_ENDPOINT_URL_SERVICE_QUOTAS": fake.endpoint_url}
-        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        env = {"AWS_ENDPOINT_URL_SERVICE_QUOTAS": fake.endpoint_url}
+        if in_process:
+            exit_code, stderr = _in_process(command[3:], env)
+        else:
+            done = subprocess.run(
+                command, capture_output=True, text=True, env={**os.environ, **env}, check=False
+            )
+            exit_code, stderr = done.returncode, done.stderr
     stats = fake.stats()
     first, last = stats["first_request_at"], stats["last_request_at"]
     confirmed = cast(int, stats["confirmations_total"])
     span = cast(float, last) - cast(float, first) if first is not None else 0.0
-    notes = tuple(line for line in done.stderr.splitlines() if "--rate auto" in line)
-    return AutoRecord(
-        denied, confirmed, (confirmed - 1) / span if span else 0.0, done.returncode, notes
-    )
+    notes = tuple(line for line in stderr.splitlines() if "--rate auto" in line)
+    return AutoRecord(denied, confirmed, (confirmed - 1) / span if span else 0.0, exit_code, notes)
+
+
+def _in_process(arguments: Sequence[str], env: dict[str, str]) -> tuple[int, str]:
+    """The command line's exit code and stderr, run in this process with ``env`` added."""
+    # Imported here: only a smoke run runs the command in this process.
+    from click.testing import CliRunner
+
+    from cognito_confirm.cli.commands import cli
+
+    done = CliRunner().invoke(cli, list(arguments), env=env, catch_exceptions=False)
+    return done.exit_code, done.stderr
 
 
 def render(records: Sequence[AutoRecord]) -> list[str]:

@@ -3,7 +3,9 @@
 Two sets of scenarios: the calm world (1-7, the default) and production's traffic (8-11,
 ``--production``: spikes, growth, slow calls, several processes). Each takes long at full size,
 so a run picks one set; ``--only`` picks among all of them, and ``--smoke`` runs all of them
-at tiny sizes (it only proves they run).
+at tiny sizes (it only proves they run), in one process: the fake, the migration workers on
+threads, the memory stream and the command line in this process, the library's clients from
+one session. A full run starts a process for each, where their numbers need one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from . import auto, memory, production, scenarios, sharing, webservice
 from .fakeproc import FakeProcess, FakeSettings, isolate_aws_environment, one_process
+from .live import library_shares_session
 from .machine import machine_info
 from .report import Results, render, targets
 
@@ -41,7 +44,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="1 round, smaller sizes (~2 min)")
     size.add_argument(
-        "--smoke", action="store_true", help="tiny sizes, every scenario: only proves they run"
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, every scenario, in one process: only proves they run",
     )
     parser.add_argument(
         "--production",
@@ -98,7 +103,9 @@ def run(args: argparse.Namespace, command: str) -> Results:
     memory_runs = []
     if "memory" in chosen:
         _announce("memory")
-        memory_runs = [memory.measure(count) for count in sizes.memory_counts]
+        memory_runs = [
+            memory.measure(count, in_process=args.smoke) for count in sizes.memory_counts
+        ]
     sharing_runs: list[sharing.SharingRecord] = []
     if "sharing" in chosen:
         _announce("sharing")
@@ -113,7 +120,7 @@ def run(args: argparse.Namespace, command: str) -> Results:
     auto_runs: list[auto.AutoRecord] = []
     if "auto" in chosen:
         _announce("auto")
-        auto_runs = auto.run_auto(sizes.auto_users, sizes.latency)
+        auto_runs = auto.run_auto(sizes.auto_users, sizes.latency, in_process=args.smoke)
     production_runs: list[production.Record] = []
     if kinds := [kind for kind in PRODUCTION if kind in chosen]:
         _announce(",".join(kinds))
@@ -204,7 +211,7 @@ def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     isolate_aws_environment()
     command = shlex.join(["python", "benchmarks/run.py", *argv])
-    with one_process():
+    with one_process(threaded=args.smoke), library_shares_session(args.smoke):
         results = run(args, command)
     print(render(results), end="", flush=True)
     if args.json is not None:

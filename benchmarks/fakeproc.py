@@ -4,7 +4,9 @@ Why another process: the fake spends CPU answering, and on the client's process 
 be charged to whichever alternative is being measured. Why one for a whole run (``one_process``):
 ``prepare()`` gives every run the same start whatever ran before (users, quota, latency,
 counters), while starting the fake costs a second or more on a loaded machine, eight times in a
-smoke run that does little else.
+smoke run that does little else. A smoke run (``one_process(threaded=True)``) serves the same
+fake from a thread of its own process instead: it measures nothing, and the fake's answers and
+``/_fake/`` endpoints are the same, with no interpreter to start.
 """
 
 from __future__ import annotations
@@ -18,22 +20,28 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Final, Self, cast
+from typing import TYPE_CHECKING, Final, Self, TypeAlias, cast
+
+if TYPE_CHECKING:
+    from cognito_confirm.testing import FakeCognito
 
 USER_POOL_ID: Final = "us-east-1_BenchPool1"
 _STOP_TIMEOUT: Final = 10.0
 # The control calls go to loopback: never through a proxy from the environment.
 _OPENER: Final = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-_SPARE: Final[list[tuple[subprocess.Popen[str], str]]] = []
+_Server: TypeAlias = "subprocess.Popen[str] | FakeCognito"
+"""A running fake: a child process, or (a smoke run) a thread of this one."""
+_SPARE: Final[list[tuple[_Server, str]]] = []
 """Inside ``one_process``: the running fake between two scenarios (at most one)."""
 _REUSING: Final[list[bool]] = []
-"""Non-empty inside ``one_process``."""
+"""Non-empty inside ``one_process``: whether its fake is served from a thread."""
 
 
 @contextmanager
-def one_process() -> Iterator[None]:
-    """Every ``FakeProcess`` inside this block reuses one child process, stopped at its end."""
-    _REUSING.append(True)
+def one_process(*, threaded: bool = False) -> Iterator[None]:
+    """Every ``FakeProcess`` inside this block reuses one fake, stopped at its end: a child
+    process, or with ``threaded`` (a smoke run) a ``FakeCognito`` on a thread of this process."""
+    _REUSING.append(threaded)
     try:
         yield
     finally:
@@ -75,12 +83,16 @@ class FakeProcess:
 
     def __init__(self, settings: FakeSettings) -> None:
         self.settings = settings
-        self._process: subprocess.Popen[str] | None = None
+        self._process: _Server | None = None
         self._url: str | None = None
 
     def __enter__(self) -> Self:
         if _SPARE:
             self._process, self._url = _SPARE.pop()
+            return self
+        if _REUSING and _REUSING[-1]:
+            self._process = self._thread()
+            self._url = self._process.endpoint_url
             return self
         process = subprocess.Popen(
             [sys.executable, "-m", "cognito_confirm.testing", *self._arguments()],
@@ -155,6 +167,18 @@ class FakeProcess:
             throttled=throttled.get("AdminConfirmSignUp", 0),
         )
 
+    def _thread(self) -> FakeCognito:
+        """The same fake, started on a thread of this process."""
+        from cognito_confirm.testing import FakeCognito  # only a smoke run's fake is a thread
+
+        fake = FakeCognito(
+            user_pool_id=USER_POOL_ID,
+            host="127.0.0.1",
+            quota=self.settings.quota,
+            latency=self.settings.latency,
+        )
+        return fake.start()
+
     def _arguments(self) -> list[str]:
         arguments = ["--host", "127.0.0.1", "--port", "0", "--pool-id", USER_POOL_ID]
         arguments += ["--latency", str(self.settings.latency)]
@@ -178,14 +202,18 @@ class FakeProcess:
         url, self._url = self._url, None
         if process is None:
             return
-        if _REUSING and url is not None and process.poll() is None:
+        running = not isinstance(process, subprocess.Popen) or process.poll() is None
+        if _REUSING and url is not None and running:
             _SPARE.append((process, url))
             return
         _stop_process(process)
 
 
-def _stop_process(process: subprocess.Popen[str]) -> None:
+def _stop_process(process: _Server) -> None:
     """Stop the fake, killing it if it does not stop within the timeout."""
+    if not isinstance(process, subprocess.Popen):
+        process.stop()
+        return
     process.terminate()
     try:
         process.wait(_STOP_TIMEOUT)

@@ -17,8 +17,8 @@ import functools
 import hashlib
 import itertools
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 
 import anyio
@@ -36,6 +36,30 @@ def shared_session() -> AioSession:
     of CPU per client, which a smoke run of many short runs pays over and over. Clients are
     still made per run, on each run's event loop; the library's clients are its own."""
     return AioSession()
+
+
+_LIBRARY_SHARES: list[bool] = []
+"""Non-empty inside ``library_shares_session``: the library's clients use ``shared_session``."""
+
+
+@contextmanager
+def library_shares_session(shares: bool = True) -> Iterator[None]:
+    """Inside this block (a smoke run), ``library_session()`` is ``shared_session()``.
+
+    A full run leaves the library to make its session per confirmer, as a user's code does
+    (a tenth of a second of CPU, outside every measured span); a smoke run, which measures
+    nothing, would pay it a dozen times over a few seconds.
+    """
+    _LIBRARY_SHARES.append(shares)
+    try:
+        yield
+    finally:
+        _LIBRARY_SHARES.pop()
+
+
+def library_session() -> AioSession | None:
+    """The ``session=`` for the library's confirmers: None (their own) but in a smoke run."""
+    return shared_session() if _LIBRARY_SHARES and _LIBRARY_SHARES[-1] else None
 
 
 GROWTH_SETTLES = 5.0

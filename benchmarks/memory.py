@@ -98,8 +98,14 @@ async def _stream(count: int) -> MemoryRun:
     return MemoryRun(count, results, baseline, _peak_kib(), elapsed)
 
 
-def measure(count: int) -> MemoryRun:
-    """Run the child for ``count`` usernames and read its figures."""
+def measure(count: int, *, in_process: bool = False) -> MemoryRun:
+    """Run the child for ``count`` usernames and read its figures.
+
+    ``in_process`` (a smoke run) streams in this process instead: the same stream and figures,
+    without starting an interpreter, but its peak RSS is this process's, not the stream's.
+    """
+    if in_process:
+        return anyio.run(_stream, count)
     completed = subprocess.run(
         [sys.executable, "-m", "benchmarks.memory", str(count)],
         cwd=ROOT,

@@ -47,7 +47,7 @@ from .figures import (
     percent,
     ratio,
 )
-from .live import LiveCounts, LiveShape, live_sign_ups, shared_session
+from .live import LiveCounts, LiveShape, library_session, live_sign_ups, shared_session
 from .worker import Workers
 
 KINDS: Final = ("spikes", "growth", "slow", "processes")
@@ -174,11 +174,13 @@ def run_production(
     records: list[Record] = []
     with (
         FakeProcess(FakeSettings(quota=QUOTA, latency=LATENCY * time_scale)) as fake,
-        Workers(max((s.processes for s in chosen), default=1), fake.endpoint_url) as workers,
+        Workers(
+            max((s.processes for s in chosen), default=1), fake.endpoint_url, threaded=smoke
+        ) as workers,
     ):
         if not smoke:
             # Their start-up (a second of CPU each) would otherwise fall into the first run;
-            # a smoke run measures nothing and lets it overlap.
+            # a smoke run's are threads, with nothing to import.
             workers.wait_started()
         for round_ in range(rounds):
             for situation in chosen:
@@ -249,7 +251,9 @@ async def _library(
     endpoint_url: str, names: Sequence[str], shape: LiveShape, prefix: str
 ) -> _Outcome:
     async with (
-        CognitoConfirmer(USER_POOL_ID, endpoint_url=endpoint_url) as confirmer,
+        CognitoConfirmer(
+            USER_POOL_ID, endpoint_url=endpoint_url, session=library_session()
+        ) as confirmer,
         live_sign_ups(endpoint_url, shape, prefix=prefix) as live,
     ):
         started = time.perf_counter()

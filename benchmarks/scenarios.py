@@ -40,7 +40,7 @@ class Sizes:
         production_users: Users per run in scenarios 8-11 (production's traffic), split
             between the processes in scenario 11.
         time_scale: Multiplies every time in scenarios 8-11 (spikes, growth, latency): below 1
-            only in a smoke run, whose runs last a second or two.
+            only in a smoke run, whose runs last a fraction of a second.
     """
 
     rounds: int
@@ -66,17 +66,19 @@ SMOKE = Sizes(
     1,
     200.0,
     0.005,
-    50,
-    50,
-    50,
-    50,
-    (1_000, 5_000),
-    40,
-    20,
-    20,
-    production_users=12,
+    10,
+    10,
+    10,
+    10,
+    (100, 500),
+    10,
+    10,
+    8,
+    production_users=4,
     time_scale=0.05,
 )
+"""Proves every scenario runs, no more: a handful of users a run, the fewest the library's
+default pace (40/s) takes a fraction of a second over."""
 
 
 @dataclass(frozen=True, slots=True)

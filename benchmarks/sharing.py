@@ -23,7 +23,7 @@ from cognito_confirm import CognitoConfirmer
 from . import alternatives as alt
 from .checks import TargetCheck
 from .fakeproc import USER_POOL_ID, FakeProcess, FakeSettings
-from .live import LiveCounts, live_sign_ups, shared_session
+from .live import LiveCounts, library_session, live_sign_ups, shared_session
 
 CONCURRENCY = 16
 DEFAULT = "default"
@@ -167,7 +167,11 @@ _Outcome = tuple[float, int, LiveCounts, list[float], dict[str, float]]
 async def _library(endpoint_url: str, names: Sequence[str], run: SharingRun) -> _Outcome:
     options: dict[str, Any] = {} if run.rate == DEFAULT else {"rate": run.rate}
     async with CognitoConfirmer(
-        USER_POOL_ID, endpoint_url=endpoint_url, max_connections=CONCURRENCY, **options
+        USER_POOL_ID,
+        endpoint_url=endpoint_url,
+        max_connections=CONCURRENCY,
+        session=library_session(),
+        **options,
     ) as confirmer:
         async with live_sign_ups(
             endpoint_url, run.live, duration=run.live_for, prefix=run.label

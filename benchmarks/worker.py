@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, Self
+from typing import IO, Final, Self, TextIO
 
 import anyio
 import anyio.to_thread
@@ -32,24 +34,26 @@ from cognito_confirm import CognitoConfirmer
 
 from . import alternatives as alt
 from .fakeproc import USER_POOL_ID
-from .live import shared_session
+from .live import library_session, shared_session
 
 BASELINE_CONCURRENCY = 16
 MODES = ("library", "adaptive")
 _ROOT: Final = Path(__file__).resolve().parent.parent
 
 
-async def _ready_then_go() -> None:
-    print("ready", flush=True)
-    line = await anyio.to_thread.run_sync(sys.stdin.readline)
+async def _ready_then_go(lines: TextIO, out: TextIO) -> None:
+    print("ready", file=out, flush=True)
+    line = await anyio.to_thread.run_sync(lines.readline)
     if line.strip() != "go":
         msg = f"expected 'go' on stdin, read {line!r}"
         raise RuntimeError(msg)
 
 
-async def _library(endpoint_url: str, names: Sequence[str]) -> int:
-    async with CognitoConfirmer(USER_POOL_ID, endpoint_url=endpoint_url) as confirmer:
-        await _ready_then_go()
+async def _library(endpoint_url: str, names: Sequence[str], lines: TextIO, out: TextIO) -> int:
+    async with CognitoConfirmer(
+        USER_POOL_ID, endpoint_url=endpoint_url, session=library_session()
+    ) as confirmer:
+        await _ready_then_go(lines, out)
         failed = 0
         async with confirmer.stream(names) as results:
             async for result in results:
@@ -57,12 +61,12 @@ async def _library(endpoint_url: str, names: Sequence[str]) -> int:
         return failed
 
 
-async def _adaptive(endpoint_url: str, names: Sequence[str]) -> int:
+async def _adaptive(endpoint_url: str, names: Sequence[str], lines: TextIO, out: TextIO) -> int:
     config = AioConfig(retries={"mode": "adaptive"}, max_pool_connections=BASELINE_CONCURRENCY)
     async with shared_session().create_client(
         "cognito-idp", region_name=alt.REGION, endpoint_url=endpoint_url, config=config
     ) as client:
-        await _ready_then_go()
+        await _ready_then_go(lines, out)
         semaphore = asyncio.Semaphore(BASELINE_CONCURRENCY)
         done = await asyncio.gather(*(alt.confirm_one(client, semaphore, name) for name in names))
         return done.count(False)
@@ -71,30 +75,53 @@ async def _adaptive(endpoint_url: str, names: Sequence[str]) -> int:
 def main(argv: Sequence[str]) -> int:
     """Run jobs until stdin ends; the fake's counters, not this process, say what was confirmed."""
     (endpoint_url,) = argv
-    print("started", flush=True)
-    for line in sys.stdin:
+    serve(endpoint_url, sys.stdin, sys.stdout)
+    return 0
+
+
+def serve(endpoint_url: str, lines: TextIO, out: TextIO) -> None:
+    """The worker's side of the protocol: jobs read from ``lines``, answers written to ``out``."""
+    print("started", file=out, flush=True)
+    for line in lines:
         mode, users_file = line.split()
         names = Path(users_file).read_text(encoding="utf-8").split()
         if mode == "library":
-            failed = anyio.run(_library, endpoint_url, names)
+            failed = anyio.run(_library, endpoint_url, names, lines, out)
         elif mode == "adaptive":
-            failed = asyncio.run(_adaptive(endpoint_url, names))
+            failed = asyncio.run(_adaptive(endpoint_url, names, lines, out))
         else:
             msg = f"MODE must be one of {', '.join(MODES)}, not {mode!r}"
             raise SystemExit(msg)
-        print(json.dumps({"failed": failed}), flush=True)
-    return 0
+        print(json.dumps({"failed": failed}), file=out, flush=True)
 
 
 class Worker:
     """A ``benchmarks.worker`` process, spoken to line by line (blocking: a thread waits for
-    its result while the live sign-ups run on the event loop)."""
+    its result while the live sign-ups run on the event loop).
 
-    def __init__(self, endpoint_url: str) -> None:
-        command = [sys.executable, "-m", "benchmarks.worker", endpoint_url]
-        self.process = subprocess.Popen(
-            command, cwd=_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
+    ``threaded`` (a smoke run): ``serve`` on a thread of this process instead, spoken to over
+    pipes in the same way; the same jobs, with no interpreter to start."""
+
+    def __init__(self, endpoint_url: str, *, threaded: bool = False) -> None:
+        self.process: subprocess.Popen[str] | None = None
+        self._thread: threading.Thread | None = None
+        self._stdin: IO[str]
+        self._stdout: IO[str]
+        if threaded:
+            jobs, self._stdin = _pipe()
+            self._stdout, answers = _pipe()
+            self._thread = threading.Thread(
+                target=_serve_then_close, args=(endpoint_url, jobs, answers), daemon=True
+            )
+            self._thread.start()
+        else:
+            command = [sys.executable, "-m", "benchmarks.worker", endpoint_url]
+            self.process = subprocess.Popen(
+                command, cwd=_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            )
+            assert self.process.stdin is not None
+            assert self.process.stdout is not None
+            self._stdin, self._stdout = self.process.stdin, self.process.stdout
         self._started = False
 
     def wait_started(self) -> None:
@@ -121,24 +148,23 @@ class Worker:
 
     def close(self) -> None:
         """End its input, so it ends; wait for it (kill it if it does not end)."""
-        assert self.process.stdin is not None
-        assert self.process.stdout is not None
-        self.process.stdin.close()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process.stdout.close()
+        self._stdin.close()
+        if self._thread is not None:
+            self._thread.join()
+        elif self.process is not None:
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._stdout.close()
 
     def _send(self, line: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(line + "\n")
-        self.process.stdin.flush()
+        self._stdin.write(line + "\n")
+        self._stdin.flush()
 
     def _line(self) -> str:
-        assert self.process.stdout is not None
-        return self.process.stdout.readline().rstrip("\n")
+        return self._stdout.readline().rstrip("\n")
 
     def _expect(self, expected: str) -> None:
         line = self._line()
@@ -149,15 +175,18 @@ class Worker:
 
 class Workers:
     """``count`` worker processes (none for a count of 1: that runs in the caller's process),
-    as a context manager that ends them."""
+    as a context manager that ends them; ``threaded``: threads of this process (a smoke run)."""
 
-    def __init__(self, count: int, endpoint_url: str) -> None:
+    def __init__(self, count: int, endpoint_url: str, *, threaded: bool = False) -> None:
         self._count = count if count > 1 else 0
         self._endpoint_url = endpoint_url
+        self._threaded = threaded
         self.processes: list[Worker] = []
 
     def __enter__(self) -> Self:
-        self.processes = [Worker(self._endpoint_url) for _ in range(self._count)]
+        self.processes = [
+            Worker(self._endpoint_url, threaded=self._threaded) for _ in range(self._count)
+        ]
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -168,6 +197,18 @@ class Workers:
         """Wait until every worker's imports are done."""
         for worker in self.processes:
             worker.wait_started()
+
+
+def _pipe() -> tuple[TextIO, TextIO]:
+    """A pipe's two ends as text files: (read, write)."""
+    read, write = os.pipe()
+    return open(read, encoding="utf-8"), open(write, "w", encoding="utf-8")
+
+
+def _serve_then_close(endpoint_url: str, lines: TextIO, out: TextIO) -> None:
+    """``serve`` on a thread: its ends of the pipes close when it ends, as a process's would."""
+    with lines, out:
+        serve(endpoint_url, lines, out)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ def run_smoke(json_path: Path) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-W", "error", str(RUN), "--smoke", "--json", str(json_path)],
         capture_output=True,
         text=True,
-        # A hang guard, not a bound on speed (nothing here asserts one): 35 s on an idle 2-core
-        # machine took more than 120 s beside other CPU-bound work.
+        # A hang guard, not a bound on speed (nothing here asserts one): a few seconds on an
+        # idle 2-core machine, several times that beside other CPU-bound work.
         timeout=600,
         check=False,
         cwd=ROOT,
@@ -71,7 +71,7 @@ def test_smoke_run_prints_the_tables_and_writes_sane_json(tmp_path: Path) -> Non
         for run in scenario["runs"]:
             check_run(run)
         check_library_runs(scenario)
-    assert [run["count"] for run in results["memory"]] == [1_000, 5_000]
+    assert [run["count"] for run in results["memory"]] == [100, 500]
     for run in results["memory"]:
         assert run["results"] == run["count"]
         assert run["peak_kib"] >= run["baseline_kib"] > 0
