@@ -267,36 +267,34 @@ def test_shell_completion_script_and_completions() -> None:
 # --- as a user runs it: a process, in a pipeline -----------------------------------------------
 
 
-def test_json_pipes_into_a_json_reader_and_flags_show_logs(
+def test_json_pipes_into_a_json_reader_while_debug_logs_on_stderr(
     fake: FakeCognito, tmp_path: Path
 ) -> None:
-    """`cognito-confirm confirm ... --output json | python -c 'json.load(sys.stdin)'` works;
-    -v prints the library's INFO lines on stderr, --debug the per-user lines."""
+    """`cognito-confirm confirm ... --output json --debug | python -c 'json.load(sys.stdin)'`
+    works: the installed script's stdout holds the JSON alone while --debug prints the library's
+    INFO and per-user lines on stderr. (What -v and --debug each show, and -v no name, is
+    asserted in-process above: a process adds only the real pipe and the real stderr.)"""
     script = Path(sys.executable).parent / "cognito-confirm"
     reader = "import json,sys; print(json.load(sys.stdin)['outcomes']['confirmed'])"
-    outputs = {}
-    for flag in ("-v", "--debug"):
-        names = [f"{flag.strip('-')}.{name}" for name in NAMES]
-        fake.add_users(names)
-        report = tmp_path / f"report{flag}.jsonl"
-        args = confirm_args(fake, report, "--input", users_file(tmp_path, names))
-        confirm_line = shlex.join([str(script), *args, "--output", "json", flag])
-        pipeline = f"{confirm_line} | {shlex.join([sys.executable, '-c', reader])}"
-        done = subprocess.run(
-            [BASH, "-o", "pipefail", "-c", pipeline],
-            env=process_env(tmp_path),
-            capture_output=True,
-            text=True,
-            timeout=PROCESS_TIMEOUT,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        assert done.stdout == "3\n"
-        outputs[flag] = done.stderr
-    assert "INFO cognito_confirm: bulk run starting" in outputs["-v"]
-    assert "DEBUG" not in outputs["-v"]
-    assert not [name for name in NAMES if name in outputs["-v"]]
-    assert all(f"cognito_confirm: confirmed debug.{name}" in outputs["--debug"] for name in NAMES)
+    names = [f"debug.{name}" for name in NAMES]
+    fake.add_users(names)
+    args = confirm_args(fake, tmp_path / "report.jsonl", "--input", users_file(tmp_path, names))
+    confirm_line = shlex.join([str(script), *args, "--output", "json", "--debug"])
+    # -S: the reader needs no site-packages (nor the coverage hook they hold).
+    pipeline = f"{confirm_line} | {shlex.join([sys.executable, '-S', '-c', reader])}"
+    done = subprocess.run(
+        [BASH, "-o", "pipefail", "-c", pipeline],
+        env=process_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "3\n"
+    assert "INFO cognito_confirm: bulk run starting" in done.stderr
+    assert all(f"cognito_confirm: confirmed {name}" in done.stderr for name in names)
+    assert "botocore" not in done.stderr
 
 
 def test_log_lines_go_above_the_progress_bar() -> None:
