@@ -29,11 +29,11 @@ cut belong to it and change nothing more)::
   few calls say what it asked for, not what there was), scaled down by the share refused.
 - **What a throttle teaches** depends on when it came:
 
-  - at the start, before ``ASSUMED_BURST`` calls were let through, while calls waited for the
-    pace (``_shared_capacity``, first): this process alone could not have emptied the bucket,
-    so others did (processes started at once). What it was let through, as a share of all a
-    full bucket and ``DEFAULT_QUOTA`` gave since the start, times that quota, is its share S,
-    and the hold is ``SHARED * MARGIN * S`` (live traffic, among the others, does not yield);
+  - at a busy start (below; its calls waiting for the pace) before ``ASSUMED_BURST`` calls were
+    let through (``_shared_capacity``, first): this process alone could not have emptied the
+    bucket, so others did (processes started at once). What it was let through, as a share of
+    all a full bucket and ``DEFAULT_QUOTA`` gave since the start, times that quota, is its
+    share S; the hold is ``SHARED * MARGIN * S`` (live traffic, among the others, won't yield);
   - at the start, within ``QUICK_START`` s: nothing hid the excess (fixed windows refuse at
     once), so C is trusted and the hold is ``QUICK_MARGIN * C``;
   - later at the start (``_drained_capacity``): a burst hid the excess, and live traffic took
