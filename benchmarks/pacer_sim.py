@@ -81,6 +81,8 @@ class Setting:
         spikes: Live traffic's spikes, if any (``live`` is the rate between them).
         grow_at: When live traffic grows to ``grow_to`` per second, if it does.
         grow_to: The live rate after the growth.
+        processes: Migration processes at once, each its own pacer, ``concurrency`` workers
+            and ``users / processes`` users (the same quota and live traffic).
     """
 
     rate: float | None = 40.0
@@ -93,6 +95,7 @@ class Setting:
     spikes: Spikes | None = None
     grow_at: float = math.inf
     grow_to: float = 0.0
+    processes: int = 1
 
     def live_rate(self, now: float) -> float:
         """Live sign-ups per second at ``now``."""
@@ -175,13 +178,23 @@ class Outcome:
         return self.late_throttled / self.late_calls if self.late_calls else 0.0
 
 
+MakePacer = Callable[[float | None, Callable[[], float], int], AdaptiveRateLimiter]
+"""Makes process ``index``'s pacer from the user's rate and the simulation's clock."""
+
+
+class _Process:
+    """One migration process: its pacer, its share of the users, and its own counts."""
+
+    def __init__(self, pacer: AdaptiveRateLimiter, users: int) -> None:
+        self.pacer = pacer
+        self.users = users
+        self.next_user = 0
+        self.calls = 0
+        self.throttled = 0
+
+
 class _Simulation:
-    def __init__(
-        self,
-        setting: Setting,
-        seed: int,
-        make_pacer: Callable[[float | None, Callable[[], float]], AdaptiveRateLimiter],
-    ) -> None:
+    def __init__(self, setting: Setting, seed: int, make_pacer: MakePacer) -> None:
         self.setting = setting
         self.now = 0.0
         self.rng = random.Random(seed)
@@ -199,9 +212,13 @@ class _Simulation:
         )
         assert gate is not None
         self.server = gate
-        self.pacer = make_pacer(setting.rate, self.clock)
+        count = setting.processes
+        self.processes = [
+            _Process(make_pacer(setting.rate, self.clock, index), setting.users // count)
+            for index in range(count)
+        ]
+        self.processes[0].users += setting.users - sum(p.users for p in self.processes)
         self.policy = RetryPolicy()
-        self.next_user = 0
         self.confirmed_at: list[float] = []
         self.failed = 0
         self.calls = 0
@@ -222,8 +239,9 @@ class _Simulation:
         heapq.heappush(self.events, (when, next(self.seq), action))
 
     def run(self) -> Outcome:
-        for _ in range(self.setting.concurrency):
-            self.start_user()
+        for process in self.processes:
+            for _ in range(self.setting.concurrency):
+                self.start_user(process)
         if self.setting.live_peak > 0:
             self.at(self.rng.expovariate(self.setting.live_peak), self.live_arrival)
         while self.events and self.done < self.setting.users:
@@ -276,69 +294,71 @@ class _Simulation:
             self.late_calls += 1
             self.late_throttled += not admitted
 
-    def start_user(self) -> None:
-        if self.next_user >= self.setting.users:
+    def start_user(self, process: _Process) -> None:
+        if process.next_user >= process.users:
             return
-        self.next_user += 1
-        self.attempt(0)
+        process.next_user += 1
+        self.attempt(process, 0)
 
-    def attempt(self, attempts: int) -> None:
-        slot = self.pacer.reserve()
+    def attempt(self, process: _Process, attempts: int) -> None:
+        pacer = process.pacer
+        slot = pacer.reserve()
         assert slot is not None
         if slot <= self.now:
-            self.send(attempts + 1)
+            self.send(process, attempts + 1)
             return
-        epoch = self.pacer.epoch
+        epoch = pacer.epoch
 
         def wake() -> None:
-            if self.pacer.epoch == epoch:
-                self.send(attempts + 1)
+            if pacer.epoch == epoch:
+                self.send(process, attempts + 1)
             else:
-                self.attempt(attempts)
+                self.attempt(process, attempts)
 
         self.at(slot, wake)
 
-    def send(self, attempts: int) -> None:
+    def send(self, process: _Process, attempts: int) -> None:
         sent_at = self.now
         self.calls += 1
+        process.calls += 1
         half = self.setting.latency / 2
 
         def arrive() -> None:
             admitted = self.server.take()
-            self.at(self.now + half, lambda: self.answer(sent_at, attempts, admitted))
+            self.at(self.now + half, lambda: self.answer(process, sent_at, attempts, admitted))
 
         self.at(self.now + half, arrive)
 
-    def answer(self, sent_at: float, attempts: int, admitted: bool) -> None:
+    def answer(self, process: _Process, sent_at: float, attempts: int, admitted: bool) -> None:
         if admitted:
-            self.pacer.answered(sent_at)
+            process.pacer.answered(sent_at)
             self.confirmed_at.append(self.now)
-            self.finish()
+            self.finish(process)
             return
         self.throttled += 1
-        self.pacer.throttled(sent_at)
+        process.throttled += 1
+        process.pacer.throttled(sent_at)
         if attempts >= self.policy.max_attempts:
             self.failed += 1
-            self.finish()
+            self.finish(process)
             return
         backoff = self.policy.backoff(attempts, self.rng)
-        self.at(self.now + backoff, lambda: self.attempt(attempts))
+        self.at(self.now + backoff, lambda: self.attempt(process, attempts))
 
-    def finish(self) -> None:
+    def finish(self, process: _Process) -> None:
         self.done += 1
-        self.start_user()
+        self.start_user(process)
 
 
-def default_pacer(rate: float | None, clock: Callable[[], float]) -> AdaptiveRateLimiter:
-    """The library's pacer on the simulation's clock (its jitter seeded: runs repeat)."""
-    return AdaptiveRateLimiter(rate, clock=clock, rng=random.Random(0))
+def default_pacer(
+    rate: float | None, clock: Callable[[], float], index: int = 0
+) -> AdaptiveRateLimiter:
+    """The library's pacer on the simulation's clock (its jitter seeded by the process's index:
+    runs repeat, and processes do not space their calls alike)."""
+    return AdaptiveRateLimiter(rate, clock=clock, rng=random.Random(index))
 
 
-def simulate(
-    setting: Setting,
-    seed: int = 0,
-    make_pacer: Callable[[float | None, Callable[[], float]], AdaptiveRateLimiter] = default_pacer,
-) -> Outcome:
+def simulate(setting: Setting, seed: int = 0, make_pacer: MakePacer = default_pacer) -> Outcome:
     """Run one simulated migration."""
     return _Simulation(setting, seed, make_pacer).run()
 
@@ -361,6 +381,8 @@ SCENARIOS: dict[str, Setting] = {
     "spikes 15->45/s, rate=60": Setting(rate=60.0, live=15.0, spikes=Spikes(45.0, 5.0, 20.0)),
     "spikes 15->45/s, rate=None": Setting(rate=None, live=15.0, spikes=Spikes(45.0, 5.0, 20.0)),
     "growth 10->30/s at 20 s": Setting(live=10.0, grow_at=20.0, grow_to=30.0),
+    "2 processes, live 20/s": Setting(processes=2),
+    "4 processes, live 20/s": Setting(processes=4),
 }
 
 
@@ -417,7 +439,7 @@ class _ReactiveFloor(AdaptiveRateLimiter):
 
 
 def _floor(
-    setting: Setting, share: float, rate: float | None, clock: Callable[[], float]
+    setting: Setting, share: float, rate: float | None, clock: Callable[[], float], index: int
 ) -> AdaptiveRateLimiter:
     return _ReactiveFloor(setting, clock, share)
 
