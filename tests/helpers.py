@@ -190,3 +190,57 @@ def serve_cli_in_process(monkeypatch: pytest.MonkeyPatch, fake: FakeCognito) -> 
     monkeypatch.setattr(anyio, "run", run)
     monkeypatch.setattr(anyio.to_thread, "run_sync", to_thread)
     monkeypatch.setattr(CognitoConfirmer, "_create_client", create_client)
+
+
+# --- what a long-lived process builds once, built once per test process ---------------------
+
+
+def share_built_once(monkeypatch: Any) -> None:
+    """Every aiobotocore client shares one SSL context, and moto's pools one signing key.
+
+    A long-lived process opens one client and one pool; a test opens its own each time, and
+    each rebuilt what never changes: aiobotocore reads certifi's CA bundle into a new SSL
+    context (in a thread) before a client's first call, 20-50 ms even for an http:// endpoint,
+    and moto's CreateUserPool imports the same RSA key from the same JSON, 0.1 s. Versions that
+    do neither (aiobotocore < 2.16, an older moto) are left as they are. ``monkeypatch`` is
+    pytest's fixture: the sharing ends with the test.
+    """
+    from aiobotocore.httpsession import AIOHTTPSession
+    from moto.cognitoidp import models as moto_cognitoidp
+
+    build = getattr(AIOHTTPSession, "_build_ssl_contexts", None)
+    if build is not None:
+
+        def shared_ssl_contexts(session: Any, proxy_url: str | None) -> Any:
+            if proxy_url is not None or session._cert_file or session._verify is not True:
+                return build(session, proxy_url)  # not the tests' plain default: build it
+            if "ssl" not in _BUILT_ONCE:
+                _BUILT_ONCE["ssl"] = build(session, proxy_url)
+            return _BUILT_ONCE["ssl"]
+
+        monkeypatch.setattr(AIOHTTPSession, "_build_ssl_contexts", shared_ssl_contexts)
+    rsa_key = getattr(getattr(moto_cognitoidp, "jwk", None), "RSAKey", None)
+    if rsa_key is not None:
+        if "jwk" not in _BUILT_ONCE:
+            _BUILT_ONCE["jwk"] = _OneImportJwk(rsa_key)
+        monkeypatch.setattr(moto_cognitoidp, "jwk", _BUILT_ONCE["jwk"])
+
+
+_BUILT_ONCE: dict[str, Any] = {}
+
+
+class _OneImportJwk:
+    """``joserfc.jwk`` as moto's Cognito uses it, ``jwk.RSAKey.import_key``: each key once."""
+
+    def __init__(self, rsa_key: Any) -> None:
+        self.RSAKey = self
+        self._rsa_key = rsa_key
+        self._imported: list[tuple[Any, Any]] = []
+
+    def import_key(self, data: Any) -> Any:
+        for seen, key in self._imported:
+            if seen == data:
+                return key
+        key = self._rsa_key.import_key(data)
+        self._imported.append((data, key))
+        return key

@@ -21,7 +21,14 @@ from cognito_confirm import (
 from cognito_confirm._answers import foreign_answer
 from cognito_confirm.cli.userpool import EmailVerifier, UnconfirmedUsers, describe_pool
 from cognito_confirm.testing import FakeCognito
-from tests.helpers import MotoPool
+from tests.helpers import MotoPool, share_built_once
+
+
+@pytest.fixture(autouse=True)
+def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One SSL context for every client, one signing key for moto's pools (tests.helpers)."""
+    share_built_once(monkeypatch)
+
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.01)
 

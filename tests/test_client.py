@@ -19,7 +19,13 @@ from cognito_confirm import (
     UserNotFoundError,
     UserPoolNotFoundError,
 )
-from tests.helpers import MotoPool
+from tests.helpers import MotoPool, share_built_once
+
+
+@pytest.fixture(autouse=True)
+def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One SSL context for every client, one signing key for moto's pools (tests.helpers)."""
+    share_built_once(monkeypatch)
 
 
 async def test_confirm_makes_the_user_confirmed(moto_pool: MotoPool) -> None:

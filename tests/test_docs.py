@@ -30,6 +30,14 @@ import cognito_confirm
 import cognito_confirm.testing
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.testing import FakeCognito
+from tests.helpers import share_built_once
+
+
+@pytest.fixture(autouse=True)
+def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One SSL context for every client, one signing key for moto's pools (tests.helpers)."""
+    share_built_once(monkeypatch)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

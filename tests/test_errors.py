@@ -30,6 +30,14 @@ from cognito_confirm import (
 )
 from cognito_confirm._errors import translated, user_status_in
 from cognito_confirm.testing import FakeCognito
+from tests.helpers import share_built_once
+
+
+@pytest.fixture(autouse=True)
+def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One SSL context for every client, one signing key for moto's pools (tests.helpers)."""
+    share_built_once(monkeypatch)
+
 
 EXPECTED = {
     "ResourceNotFoundException": UserPoolNotFoundError,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+import pytest_asyncio
 from aiobotocore.session import AioSession
 from fastapi import FastAPI
 
@@ -32,7 +34,14 @@ from cognito_confirm import (
     TriggerFailingError,
 )
 from cognito_confirm.testing import FakeCognito
-from tests.helpers import MotoPool
+from tests.helpers import MotoPool, share_built_once
+
+
+@pytest.fixture(autouse=True)
+def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One SSL context for every client, one signing key for moto's pools (tests.helpers)."""
+    share_built_once(monkeypatch)
+
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fastapi_app.py"
 TOO_LONG = "u" * 129
@@ -486,37 +495,63 @@ async def test_openapi_declares_every_error_status_with_the_error_model(
     assert "HTTPValidationError" not in schemas  # FastAPI's own 422 shape is gone
 
 
-@pytest.mark.parametrize("cls", every_error_class(), ids=lambda cls: cls.__name__)
-@pytest.mark.parametrize("endpoint", ["one", "batch"])
-async def test_no_error_class_shows_an_internal_url_or_credentials(
-    app: FastAPI,
-    fake: FakeCognito,
-    monkeypatch: pytest.MonkeyPatch,
-    cls: type[CognitoConfirmError],
-    endpoint: str,
-) -> None:
-    """Every error class, raised with an endpoint URL and keys in its message: a declared
-    status, the one error model, and neither the URL nor the keys in the body."""
+@pytest_asyncio.fixture(scope="class", loop_scope="class")
+async def served_once(
+    example: ModuleType, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app served over a fake, for the tests of one class, in the environment that
+    ``fake`` and ``aws_isolation`` give a single test (theirs last only a test)."""
+    aws = tmp_path_factory.mktemp("aws")
+    with FakeCognito() as fake, pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in os.environ if name.startswith("AWS_")]:
+            patch.delenv(name)
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_CONFIG_FILE", str(aws / "no-aws-config"))
+        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(aws / "no-aws-credentials"))
+        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        patch.setenv("COGNITO_USER_POOL_ID", fake.user_pool_id)
+        patch.setenv("AWS_ENDPOINT_URL", fake.endpoint_url)
+        async with serving(example.app) as client:
+            yield client
 
-    async def raising(*args: object, **kwargs: object) -> None:
-        raise leaky(cls)
 
-    monkeypatch.setattr(CognitoConfirmer, "confirm", raising)
-    monkeypatch.setattr(CognitoConfirmer, "confirm_many", raising)
-    async with serving(app) as client:
+class TestNoErrorClassShowsAnInternalUrlOrCredentials:
+    """Every error class (confirm and confirm_many patched to raise it), through one app and
+    one fake for the whole class: the app's startup is not what these cases look at, and it
+    cost most of each case's time (a client created, a fake started)."""
+
+    @pytest.mark.asyncio(loop_scope="class")
+    @pytest.mark.parametrize("cls", every_error_class(), ids=lambda cls: cls.__name__)
+    @pytest.mark.parametrize("endpoint", ["one", "batch"])
+    async def test_no_error_class_shows_an_internal_url_or_credentials(
+        self,
+        served_once: httpx.AsyncClient,
+        monkeypatch: pytest.MonkeyPatch,
+        cls: type[CognitoConfirmError],
+        endpoint: str,
+    ) -> None:
+        """Every error class, raised with an endpoint URL and keys in its message: a declared
+        status, the one error model, and neither the URL nor the keys in the body."""
+
+        async def raising(*args: object, **kwargs: object) -> None:
+            raise leaky(cls)
+
+        monkeypatch.setattr(CognitoConfirmer, "confirm", raising)
+        monkeypatch.setattr(CognitoConfirmer, "confirm_many", raising)
         if endpoint == "one":
-            response = await client.post("/users/confirm-one", json={"username": "alice"})
+            response = await served_once.post("/users/confirm-one", json={"username": "alice"})
         else:
-            response = await client.post("/users/confirm", json={"usernames": ["alice"]})
-    assert str(response.status_code) in ONE_USER_STATUSES
-    body = response.json()
-    assert set(body) <= {"code", "message", "status", "request_id", "errors"}
-    assert body["code"]
-    assert body["message"]
-    for private in ("10.20.30.40", "4566", KEY_ID, SECRET):
-        assert private not in response.text
-    if response.status_code == 429:
-        assert int(response.headers["Retry-After"]) >= 1
+            response = await served_once.post("/users/confirm", json={"usernames": ["alice"]})
+        assert str(response.status_code) in ONE_USER_STATUSES
+        body = response.json()
+        assert set(body) <= {"code", "message", "status", "request_id", "errors"}
+        assert body["code"]
+        assert body["message"]
+        for private in ("10.20.30.40", "4566", KEY_ID, SECRET):
+            assert private not in response.text
+        if response.status_code == 429:
+            assert int(response.headers["Retry-After"]) >= 1
 
 
 async def test_unreachable_endpoint_is_502_without_its_url(

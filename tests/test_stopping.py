@@ -7,14 +7,15 @@ exception (not an ``ExceptionGroup``), with ``partial_report`` from ``confirm_ma
 
 On virtual time (``tests.virtual_time``) with the fake answering in-process: the pace, the
 backoff and the waits below run on the loop's clock, the same on any machine. The example
-script's test runs it as a process against the HTTP fake, and asserts no time.
+script's test runs it as ``__main__`` (``runpy``) against the HTTP fake, and asserts no time.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
+import runpy
 import sys
+import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,15 @@ import pytest
 
 from cognito_confirm import CognitoConfirmer, ConfirmResult, Outcome, RetryPolicy
 from cognito_confirm.testing import FakeCognito
+from tests.helpers import share_built_once
 from tests.virtual_time import local_client, virtual_time
+
+
+@pytest.fixture(autouse=True)
+def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One SSL context for every client, one signing key for moto's pools (tests.helpers)."""
+    share_built_once(monkeypatch)
+
 
 NAMES = [f"u{n:03d}" for n in range(100)]
 
@@ -222,17 +231,20 @@ def run_bulk_migrate(fake: FakeCognito, names: list[str], tmp_path: Path) -> Non
     users = tmp_path / "users.txt"
     users.write_bytes("".join(f"{name}\n" for name in names).encode() + b"\xffbad\n")
     report = tmp_path / "report.jsonl"
-    example = Path(__file__).parent.parent / "examples" / "bulk_migrate.py"
-    command = [
-        sys.executable,
-        str(example),
+    example = str(Path(__file__).parent.parent / "examples" / "bulk_migrate.py")
+    argv = [
+        example,
         *("--user-pool-id", fake.user_pool_id, "--input", str(users), "--report", str(report)),
         *("--endpoint-url", fake.endpoint_url, "--rate", "2000", "--concurrency", "16"),
     ]
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert completed.returncode != 0
-    assert "UnicodeDecodeError" in completed.stderr
-    assert "ExceptionGroup" not in completed.stderr
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "argv", argv)
+        with pytest.raises(UnicodeDecodeError) as caught:
+            runpy.run_path(example, run_name="__main__")
+    # What the interpreter would print for it: the traceback, chained exceptions included.
+    printed = "".join(traceback.format_exception(caught.value))
+    assert "UnicodeDecodeError" in printed
+    assert "ExceptionGroup" not in printed
     written = {json.loads(line)["username"] for line in report.read_text().splitlines()}
     confirmed = {name for name in names if fake.user_status(name) == "CONFIRMED"}
     assert written == confirmed

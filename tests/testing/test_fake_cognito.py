@@ -28,6 +28,14 @@ from botocore.exceptions import ClientError, ConnectionClosedError, HTTPClientEr
 from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
 
 from cognito_confirm.testing import TARGET_PREFIX, FakeCognito, _command
+from tests.helpers import share_built_once
+
+
+@pytest.fixture(autouse=True)
+def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One SSL context for every client, one signing key for moto's pools (tests.helpers)."""
+    share_built_once(monkeypatch)
+
 
 POOL = "us-east-1_FakePool1"
 CONFIG = AioConfig(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=32)
