@@ -133,8 +133,12 @@ async def test_auto_with_a_local_cognito_asks_no_aws_service_quotas() -> None:
     assert sent == []
 
 
+@virtual_time
 async def test_auto_with_a_vpc_endpoint_for_cognito_still_reads_the_quota() -> None:
-    """A VPC endpoint for Cognito is AWS's: Service Quotas is asked (stopped here, unsent)."""
+    """A VPC endpoint for Cognito is AWS's: Service Quotas is asked (stopped here, unsent).
+
+    On virtual time: no request leaves, so no socket is in flight, and botocore's backoff
+    before its one retry (up to a second, unseeded) takes none of the wall clock."""
     sent: list[str] = []
     vpce = "https://vpce-0abc-1def.cognito-idp.us-east-1.vpce.amazonaws.com"
     async with CognitoConfirmer(
