@@ -419,6 +419,26 @@ def test_a_refused_return_waits_twice_as_long_then_forgets_the_hold() -> None:
     assert forgotten == pytest.approx(pace.FIRST * pace.MARGIN * 30 * 30 / 31, rel=0.02)
 
 
+def test_a_return_refused_while_it_climbs_waits_twice_as_long_for_the_same_hold() -> None:
+    """A refusal while a run climbs back (before it is back): CHAIN_CUT of the pace it had
+    climbed to, twice the wait, and the next return still goes to the safe hold."""
+    time = FakeTime()
+    pacer = safe_hold(time, 30)
+    pacer.throttled(time.now)
+    time.now += pace.RECUT
+    pacer.throttled(time.now)
+    time.now += pace.QUIET + pace.RETURN_TIME / 2
+    climbing = pacer.rate
+    assert pace.CHAIN_CUT * pace.DIP * 30 < climbing < 30
+    pacer.throttled(time.now)
+    cut = time.now
+    assert pacer.rate == pytest.approx(pace.CHAIN_CUT * climbing)
+    time.now = cut + pace.QUIET + pace.RETURN_TIME
+    assert pacer.rate == pytest.approx(pace.CHAIN_CUT * climbing)  # still waiting: twice as long
+    time.now = cut + 2 * pace.QUIET + pace.RETURN_TIME
+    assert pacer.rate == pytest.approx(30)
+
+
 def test_a_spike_in_the_start_cuts_deep_then_returns_to_the_starts_hold() -> None:
     """The start's refusal sets its hold as before; refusals that go on (a spike) cut to
     CHAIN_CUT, and QUIET s after the last the pace is back at the start's hold."""
