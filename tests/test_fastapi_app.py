@@ -35,6 +35,7 @@ from cognito_confirm import (
 )
 from cognito_confirm.testing import FakeCognito
 from tests.helpers import MotoPool, share_built_once
+from tests.virtual_time import local_client, virtual_time
 
 
 @pytest.fixture(autouse=True)
@@ -93,6 +94,21 @@ def on_moto(moto_pool: MotoPool, monkeypatch: pytest.MonkeyPatch) -> MotoPool:
     monkeypatch.setenv("COGNITO_USER_POOL_ID", moto_pool.pool_id)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_pool.endpoint_url)
     return moto_pool
+
+
+@pytest.fixture
+def in_process(example: ModuleType, monkeypatch: pytest.MonkeyPatch) -> FakeCognito:
+    """A fake the app's confirmer reaches in-process (its client ``local_client(fake)``), for
+    a test on virtual time: the retries' backoff and the pace take no wall time, and the
+    Retry-After they lead to is the same on any machine."""
+    fake = FakeCognito()
+    monkeypatch.setenv("COGNITO_USER_POOL_ID", fake.user_pool_id)
+
+    def confirmer(*args: Any, **kwargs: Any) -> CognitoConfirmer:
+        return CognitoConfirmer(*args, client=local_client(fake), **kwargs)
+
+    monkeypatch.setattr(example, "CognitoConfirmer", confirmer)
+    return fake
 
 
 def confirm_calls(fake: FakeCognito) -> int:
@@ -189,10 +205,12 @@ async def test_invalid_username_is_422_without_calling_cognito(
     assert fake.stats().requests == {}
 
 
+@virtual_time
 async def test_throttled_is_429_with_retry_after(
-    app: FastAPI, example: ModuleType, fake: FakeCognito
+    app: FastAPI, example: ModuleType, in_process: FakeCognito
 ) -> None:
     """Throttling that outlasts the HTTP retry budget (3 calls) gets 429 and Retry-After."""
+    fake = in_process
     fake.add_user("frank")
     fake.fail("frank", "TooManyRequestsException")
     async with serving(app) as client:
@@ -207,10 +225,13 @@ async def test_throttled_is_429_with_retry_after(
 @pytest.mark.parametrize(
     "code", ["UserLambdaValidationException", "UnexpectedLambdaException", "InternalErrorException"]
 )
+@virtual_time
 async def test_lambda_and_other_cognito_failures_are_502(
-    app: FastAPI, fake: FakeCognito, code: str
+    app: FastAPI, in_process: FakeCognito, code: str
 ) -> None:
-    """A failing Lambda trigger, or any other Cognito error, gets 502 with Cognito's code."""
+    """A failing Lambda trigger, or any other Cognito error, gets 502 with Cognito's code
+    (InternalErrorException after the HTTP retry budget's backoff, on virtual time)."""
+    fake = in_process
     fake.add_user("gina")
     fake.fail("gina", code)
     async with serving(app) as client:
