@@ -195,7 +195,7 @@ def serve_cli_in_process(monkeypatch: pytest.MonkeyPatch, fake: FakeCognito) -> 
 # --- what a long-lived process builds once, built once per test process ---------------------
 
 
-def share_built_once(monkeypatch: Any) -> None:
+def share_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every aiobotocore client shares one SSL context, and moto's pools one signing key.
 
     A long-lived process opens one client and one pool; a test opens its own each time, and
