@@ -212,11 +212,13 @@ def share_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
     if build is not None:
 
         def shared_ssl_contexts(session: Any, proxy_url: str | None) -> Any:
-            if proxy_url is not None or session._cert_file or session._verify is not True:
-                return build(session, proxy_url)  # not the tests' plain default: build it
-            if "ssl" not in _BUILT_ONCE:
-                _BUILT_ONCE["ssl"] = build(session, proxy_url)
-            return _BUILT_ONCE["ssl"]
+            verify = session._verify  # True, or a CA bundle's path (e.g. REQUESTS_CA_BUNDLE)
+            if proxy_url is not None or session._cert_file or not isinstance(verify, str | bool):
+                return build(session, proxy_url)  # not what the tests configure: build it
+            key = f"ssl {verify}"
+            if key not in _BUILT_ONCE:
+                _BUILT_ONCE[key] = build(session, proxy_url)
+            return _BUILT_ONCE[key]
 
         monkeypatch.setattr(AIOHTTPSession, "_build_ssl_contexts", shared_ssl_contexts)
     rsa_key = getattr(getattr(moto_cognitoidp, "jwk", None), "RSAKey", None)
