@@ -246,3 +246,13 @@ class _OneImportJwk:
         key = self._rsa_key.import_key(data)
         self._imported.append((data, key))
         return key
+
+
+def first_call_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pace's calls at the start of their slots (``_ratelimit.JITTER`` 0, as
+    test_ratelimit's ``even_spacing`` sets it), for a test of answers, errors or configuration
+    rather than of the pace's spacing: its first call goes at once instead of a random part of
+    a slot later (21 ms at the default 40/s, with the seeded generator's first draw, 0.84)."""
+    from cognito_confirm import _ratelimit
+
+    monkeypatch.setattr(_ratelimit, "JITTER", 0.0)

@@ -19,13 +19,15 @@ from cognito_confirm import (
     UserNotFoundError,
     UserPoolNotFoundError,
 )
-from tests.helpers import MotoPool, share_built_once
+from tests.helpers import MotoPool, first_call_at_once, share_built_once
 
 
 @pytest.fixture(autouse=True)
-def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One SSL context for every client, one signing key for moto's pools (tests.helpers)."""
+def quick_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One SSL context for every client, one signing key for moto's pools, the first call at
+    its slot's start: these tests look at answers, not at the pace (tests.helpers)."""
     share_built_once(monkeypatch)
+    first_call_at_once(monkeypatch)
 
 
 async def test_confirm_makes_the_user_confirmed(moto_pool: MotoPool) -> None:

@@ -30,13 +30,15 @@ from cognito_confirm import (
 )
 from cognito_confirm._errors import translated, user_status_in
 from cognito_confirm.testing import FakeCognito
-from tests.helpers import share_built_once
+from tests.helpers import first_call_at_once, share_built_once
 
 
 @pytest.fixture(autouse=True)
-def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One SSL context for every client, one signing key for moto's pools (tests.helpers)."""
+def quick_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One SSL context for every client, one signing key for moto's pools, the first call at
+    its slot's start: these tests look at answers, not at the pace (tests.helpers)."""
     share_built_once(monkeypatch)
+    first_call_at_once(monkeypatch)
 
 
 EXPECTED = {

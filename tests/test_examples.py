@@ -23,15 +23,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import MotoPool, share_built_once
+from tests.helpers import MotoPool, first_call_at_once, share_built_once
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @pytest.fixture(autouse=True)
-def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One SSL context for every client, one signing key for moto's pools (tests.helpers)."""
+def quick_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One SSL context for every client, one signing key for moto's pools, the first call at
+    its slot's start: these tests look at answers, not at the pace (tests.helpers)."""
     share_built_once(monkeypatch)
+    first_call_at_once(monkeypatch)
 
 
 def run_example(script: str, *args: str) -> object:

@@ -34,14 +34,16 @@ from cognito_confirm import (
     TriggerFailingError,
 )
 from cognito_confirm.testing import FakeCognito
-from tests.helpers import MotoPool, share_built_once
+from tests.helpers import MotoPool, first_call_at_once, share_built_once
 from tests.virtual_time import local_client, virtual_time
 
 
 @pytest.fixture(autouse=True)
-def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One SSL context for every client, one signing key for moto's pools (tests.helpers)."""
+def quick_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One SSL context for every client, one signing key for moto's pools, the first call at
+    its slot's start: these tests look at answers, not at the pace (tests.helpers)."""
     share_built_once(monkeypatch)
+    first_call_at_once(monkeypatch)
 
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fastapi_app.py"

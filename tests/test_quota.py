@@ -17,14 +17,16 @@ from cognito_confirm import CognitoConfirmer, Outcome
 from cognito_confirm._quota import NOT_ASKED
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.testing import FakeCognito, _model
-from tests.helpers import confirm_args, share_built_once, users_file
+from tests.helpers import confirm_args, first_call_at_once, share_built_once, users_file
 from tests.virtual_time import local_client, virtual_time
 
 
 @pytest.fixture(autouse=True)
-def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One SSL context for every client, one signing key for moto's pools (tests.helpers)."""
+def quick_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One SSL context for every client, one signing key for moto's pools, the first call at
+    its slot's start: these tests look at answers, not at the pace (tests.helpers)."""
     share_built_once(monkeypatch)
+    first_call_at_once(monkeypatch)
 
 
 def closed_port() -> int:
