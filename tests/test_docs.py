@@ -30,7 +30,7 @@ import cognito_confirm
 import cognito_confirm.testing
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.testing import FakeCognito
-from tests.helpers import first_call_at_once, share_built_once
+from tests.helpers import first_call_at_once, serve_cli_in_process, share_built_once
 
 
 @pytest.fixture(autouse=True)
@@ -246,7 +246,11 @@ async def test_fastapi_guide_sample_serves(
 def test_runbook_from_dry_run_to_verification(
     pool: FakeCognito, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The runbook's commands, in order, and its verification script count the right users."""
+    """The runbook's commands, in order, and its verification script count the right users.
+
+    The commands run on virtual time against the fake in-process (``serve_cli_in_process``):
+    what the runbook promises is the command's, not the transport's."""
+    serve_cli_in_process(monkeypatch, pool)
     pool.add_users(["alice", "bob", "carol"])
     Path("users.txt").write_text("alice\nbob\nbob\nnobody\ncarol\n")
     path = DOCS / "guides" / "migration.md"
