@@ -439,6 +439,25 @@ def test_a_refused_return_waits_twice_as_long_then_forgets_the_hold() -> None:
     assert forgotten == pytest.approx(pace.FIRST * pace.MARGIN * 30 * 30 / 31, rel=0.02)
 
 
+def test_a_lone_refusals_return_refused_waits_as_long_as_a_run() -> None:
+    """A lone refusal's return refused while it climbs: refusals go on after all, so the pace
+    cuts to CHAIN_CUT of where it had climbed and waits QUIET, not LONE_QUIET, before it
+    returns to the same hold."""
+    time = FakeTime()
+    pacer = safe_hold(time, 30)
+    pacer.throttled(time.now)
+    time.now += pace.LONE_QUIET + pace.RETURN_TIME / 2
+    climbing = pacer.rate
+    assert pace.DIP * 30 < climbing < 30
+    pacer.throttled(time.now)
+    cut = time.now
+    assert pacer.rate == pytest.approx(pace.CHAIN_CUT * climbing)
+    time.now = cut + pace.LONE_QUIET + pace.RETURN_TIME / 2
+    assert pacer.rate == pytest.approx(pace.CHAIN_CUT * climbing)  # not back at a lone pace
+    time.now = cut + pace.QUIET + pace.RETURN_TIME
+    assert pacer.rate == pytest.approx(30)
+
+
 def test_a_return_refused_while_it_climbs_waits_twice_as_long_for_the_same_hold() -> None:
     """A refusal while a run climbs back (before it is back): CHAIN_CUT of the pace it had
     climbed to, twice the wait, and the next return still goes to the safe hold."""
