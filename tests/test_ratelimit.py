@@ -54,8 +54,8 @@ def simulated(setting: pacer_sim.Setting, seeds: Iterable[int]) -> list[pacer_si
 
     A run makes thousands of calls into the pacer and the quota model: traced, it took five
     times as long (0.1 s against 0.02 s). The later seeds reach no line or branch the first
-    runs and the unit tests above do not (compared with ``--cov-report=json``; the one branch
-    only a later seed reached has its own test now). Only this thread stops tracing.
+    runs and the unit tests do not (compared with ``--cov-report=json``; the two branches only
+    a later seed reached have tests of their own now). Only this thread stops tracing.
     """
     first, *others = seeds
     runs = [pacer_sim.simulate(setting, first)]
@@ -658,7 +658,7 @@ def test_several_processes_share_the_quota_beside_live_sign_ups(
     4 processes: 0.88 and 1.46%, the worst seed 1.82%)."""
     monkeypatch.setattr(_ratelimit, "JITTER", 1.0)
     setting = pacer_sim.Setting(processes=processes)
-    runs = [pacer_sim.simulate(setting, seed) for seed in range(5)]
+    runs = simulated(setting, range(5))
     assert all(outcome.failed == 0 for outcome in runs)
     assert all(outcome.confirmed == setting.users for outcome in runs)
     assert statistics.median(outcome.share_of_free for outcome in runs) >= 0.85
