@@ -589,73 +589,14 @@ def test_a_refused_first_call_that_waited_for_nothing_costs_a_halving() -> None:
     assert pacer.rate >= pace.HALVING * 40
 
 
-async def slots_until(pacer: AdaptiveRateLimiter, time: FakeTime, until: float) -> list[float]:
-    """The slots of calls taken one after another (each waiting for its own) until ``until``."""
-    slots = []
-    while time.now < until:
-        slot = await pacer.acquire()
-        assert slot is not None
-        slots.append(slot)
-    return slots
-
-
-async def probing_slots(time: FakeTime, calls: int) -> tuple[AdaptiveRateLimiter, list[float]]:
-    """A pacer settled at 30/s, its calls taken through its hold into its probe, then the
-    slots of ``calls`` more calls (as pairs, if the probe pairs them)."""
-    pacer = settled(time, 30)
-    probe = time.now + pace.PROBE_WAIT_MIN
-    held = [slot for slot in await slots_until(pacer, time, probe) if slot < probe - 1 / 30]
-    assert all(b - a == pytest.approx(1 / 30) for a, b in itertools.pairwise(held[-30:]))
-    if pacer._partner is not None:
-        await pacer.acquire()  # the last call began a pair: its second call
-    slots = [await pacer.acquire() for _ in range(calls)]
-    return pacer, [slot for slot in slots if slot is not None]
-
-
-async def test_a_probe_sends_its_calls_in_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """While a probe explores above its hold, two calls share one random point of a slot twice
-    as long: the pair needs two tokens at once, so near an empty bucket the probe's second call
-    is refused before a lone live sign-up would be. Still never more than rate + 2 calls in a
-    second; the hold before it spaces calls evenly, one a slot."""
-    monkeypatch.setattr(_ratelimit, "JITTER", 1.0)
-    time = FakeTime()
-    pacer, slots = await probing_slots(time, 200)
-    assert slots[0::2] == slots[1::2]
-    firsts = slots[0::2]
-    gaps = [b - a for a, b in itertools.pairwise(firsts)]
-    assert statistics.mean(gaps) == pytest.approx(2 / pacer.rate, rel=0.15)
-    assert min(gaps) < 0.5 / pacer.rate < 3.5 / pacer.rate < max(gaps)
-    for first in slots:
-        assert sum(1 for slot in slots if first <= slot < first + 1) <= pacer.rate + 2
-
-
-async def test_a_cut_drops_the_second_call_of_a_pair(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The second call of a pair belongs to the pace that gave the first one its slot: after a
-    cut it takes a slot of the new pace. wait_time() counts a pair's slot while it is free."""
-    monkeypatch.setattr(_ratelimit, "JITTER", 1.0)
-    time = FakeTime()
-    pacer, _ = await probing_slots(time, 2)
-    first = pacer.reserve()
-    assert first is not None
-    assert pacer.wait_time() == pytest.approx(max(0.0, first - time.now))
-    assert pacer.reserve() == first
-    assert pacer.wait_time() > max(0.0, first - time.now)
-    first = pacer.reserve()
-    assert first is not None
-    pacer.throttled(time.now)
-    second = pacer.reserve()
-    assert second is not None
-    assert second != first
-
-
 @pytest.mark.parametrize("processes", [2, 4])
 def test_several_processes_share_the_quota_beside_live_sign_ups(
     monkeypatch: pytest.MonkeyPatch, processes: int
 ) -> None:
     """2 and 4 processes at the default rate, each its own pacer learning from its own throttles,
     beside live sign-ups at 20/s (virtual clock, medians of five seeds): >= 0.85 of the 30/s
-    left and <= 1% of live sign-ups throttled (before the shared start and the probe's pairs,
-    4 processes: 0.88 and 1.46%, the worst seed 1.82%)."""
+    left and <= 1% of live sign-ups throttled (before the shared start, 4 processes: 0.88 and
+    1.46%, the worst seed 1.82%)."""
     monkeypatch.setattr(_ratelimit, "JITTER", 1.0)
     setting = pacer_sim.Setting(processes=processes)
     runs = simulated(setting, range(5))

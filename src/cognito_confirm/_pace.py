@@ -99,40 +99,36 @@ quota with nothing between them: each learns from its own throttles (no store to
 Four at the default rate, simulated (``Setting.processes``): their start emptied the bucket in
 half a second, each was refused after 15-20 calls, took it for a quick start and halved to 20/s
 (80/s for the 30/s left), so refusals went on for seconds (83 of the 219 live sign-ups
-throttled in ten runs came in the first 5 s); later each probe drained the bucket for all, and
-the run ended with the slowest process (the first finished at 0.6 of the run). Hence the shared
-start above (each of four starts at 7-9/s) and a probe's calls in pairs (``_ratelimit``: as
-the bucket runs dry, the second call of a pair is refused before a lone live sign-up would be).
-Over 100 seeds, 4 processes took 0.855 -> 0.866 -> 0.896 of the room and let 1.31% -> 0.85% ->
-0.66% of live sign-ups be throttled (the shared start, then the pairs; 2 processes 0.874 ->
-0.916 -> 0.937, 0.87% -> 0.47% -> 0.36%).
+throttled in ten runs came in the first 5 s). Hence the shared start above: each of four starts
+at 7-9/s. Over 100 seeds, 4 processes took 0.855 -> 0.866 of the room and let 1.31% -> 0.85% of
+live sign-ups be throttled (2 processes 0.874 -> 0.916, 0.87% -> 0.47%); the fake process,
+one run: 2 processes 0.96 with 0.81%, 4 processes 0.84 with 0.78% (``docs/benchmarks.md``).
 
 The constants were chosen with ``python3 -m benchmarks.pacer_sim 10``: this pacer on a virtual
 clock against a 50/s token bucket with a burst of 50 (or fixed one-second windows), 30 ms
 latency, 16 workers, 2,000 users, live sign-ups Poisson (at 20/s unless named) and never
 retried, 10 seeds; ``docs/benchmarks.md`` says what each constant's alternatives did. Medians
-over the seeds, the worst seed in brackets (before -> after the shared start and the pairs,
-where they moved more than a 10-seed median's noise, up to 0.08 of the rate on a spike row)::
+over the seeds, the worst seed in brackets (before -> after the shared start)::
 
     scenario                       migration rate              live sign-ups throttled
-    live 20/s, rate=40 (default)   1.00 of what live leaves    0.37% (0.70%)
-    live 20/s, rate=60             0.97                        0.32% (0.66%)
-    live 20/s, rate=None           0.98                        0.29% (0.62%)
-    no live, rate=60/200/None      0.99/0.92/0.99 of quota (0.2-1.8% of calls throttled)
-    fixed 1 s windows, rate=60     0.90 of the quota           (0.5% of calls throttled)
-    live for 30 s, then none       the last quarter at 48.8/47.5/s of 50 (rate=60/None)
-    growth 10->30/s at 20 s        0.94                        after it: 1.36% worst seed
-    2 processes, live 20/s         0.88 -> 0.95                0.77% (1.29%) -> 0.43% (0.67%)
-    4 processes, live 20/s         0.79 -> 0.93                1.33% (1.82%) -> 0.81% (1.13%)
+    live 20/s, rate=40 (default)   1.00 of what live leaves    0.30% (0.67%)
+    live 20/s, rate=60             0.96                        0.57% (1.28%)
+    live 20/s, rate=None           0.99                        0.43% (1.02%)
+    no live, rate=60/200/None      0.99/0.93/0.99 of quota (0.2-1.8% of calls throttled)
+    fixed 1 s windows, rate=60     0.88 of the quota           (0.4% of calls throttled)
+    live for 30 s, then none       the last quarter at 48.6/48.0/s of 50 (rate=60/None)
+    growth 10->30/s at 20 s        0.95                        after it: 1.30% worst seed
+    2 processes, live 20/s         0.88 -> 0.95                0.77% (1.29%) -> 0.48% (0.80%)
+    4 processes, live 20/s         0.79 -> 0.91                1.33% (1.82%) -> 0.90% (1.32%)
 
     spikes (inside them)           migration rate              in-spike throttled (floor)
     15->45/s 5 s every 20 s        0.80                        4.0% (5.1%)    3.0%
     10->48/s 3 s every 12 s        0.81                        5.9% (8.8%)    5.3%
-    20->40/s 10 s every 30 s       0.79                        2.3% (3.4%)    0.9%
+    20->40/s 10 s every 30 s       0.78                        2.0% (2.6%)    0.9%
     15->48/s 3 s every 15 s        0.94                        5.8% (10.4%)   5.2%
-    20->45/s 8 s every 40 s        0.79                        5.1% (5.9%)    1.6%
-    15->45/s, rate=60              0.80                        3.8% (5.6%)    3.0%
-    15->45/s, rate=None            0.80                        4.3% (5.9%)    3.0%
+    20->45/s 8 s every 40 s        0.86                        4.8% (8.6%)    1.6%
+    15->45/s, rate=60              0.88                        4.3% (6.5%)    3.0%
+    15->45/s, rate=None            0.82                        4.0% (5.1%)    3.0%
 
 The floor is ``python3 -m benchmarks.pacer_sim floor 10`` at a hold of 0.93 of the room: a
 pacer that knows when each spike ends and stops at its first refusal in one. No pacer that
@@ -142,7 +138,7 @@ holds as much between spikes and learns from throttles alone can do better, and 
 Fixed windows are the weak spot: a run rarely starts on a window's edge, so the rate let through
 in the last second spans two windows' allowances and misjudges the ceiling at the start, and a
 refusal nothing masked raises the hold by ``QUICK_STEP`` at most (it protects live traffic in a
-token bucket): 0.88-0.90 of the quota at random phase (0.95 when the windows start with the
+token bucket): 0.88 of the quota at random phase (0.95 when the windows start with the
 run); the fake process gave 0.79-0.93.
 """
 
@@ -309,10 +305,6 @@ class Pace:
     def exploring(self, now: float) -> bool:
         """Whether the pace explores at ``now`` (the start, a probe, a run) rather than holds."""
         return now - self._phase_at >= self._probe_wait or self._chain > 0
-
-    def probing(self, now: float) -> bool:
-        """Whether the pace probes above a hold at ``now`` (not the start, not a run)."""
-        return not self._starting and not self._chain and now - self._phase_at >= self._probe_wait
 
     def stand_still(self, seconds: float) -> None:
         """Nobody used the pace for ``seconds``: what it remembers moves on by as much."""

@@ -16,15 +16,6 @@ turns the pace into slots, one call each:
   process (``python3 dev.py bench``, scenario 5) the random spacing mattered more than in the
   simulation: at the default rate the live sign-ups throttled went from 1.2% and 1.0% (two
   runs, evenly spaced) to 0.30-0.59% (before the runs of refusals).
-- While it probes above a hold (not at the start, nor in a run), its calls come in pairs: two
-  calls at one random point of a slot twice as long (``PAIRED``). A pair needs two tokens at
-  once, so as the bucket runs dry the pair's second call is refused while a lone live sign-up
-  would still pass: the probe sees its refusal first, where singly spaced it met the last
-  tokens as live traffic did (any second still has at most ``rate + 2`` calls). In the
-  simulation, 4 processes beside live 20/s (100 seeds, after the shared start): 0.85% -> 0.66%
-  of live sign-ups throttled and 0.866 -> 0.896 of the room. Pairs in runs of refusals too
-  cost the spikes up to 0.05 of their rate, and clumps of three cost throughput
-  (``docs/benchmarks.md``).
 - A cut wakes the calls that wait for a slot at the old pace: they take a new one (in the
   simulation, against the 0.1 pacer, this took the worst seed's live sign-ups throttled from
   3.8% to 1.2%).
@@ -59,10 +50,6 @@ JITTER_MIN_GAP: Final = 0.002
 """... when slots are this many seconds apart or more: at a faster pace no live traffic's clump
 is that fine, and waiting a fraction of a millisecond per call costs a trip through the event
 loop that breaks aiobotocore's batching of socket reads and writes."""
-
-PAIRED: Final = True
-"""While it probes from a hold, the pace sends its calls in pairs: two calls at one random point of
-a slot twice as long (see the module docstring)."""
 
 IDLE: Final = 1.0
 """After this many seconds with no call, the pace's clock stops: time unused tests nothing."""
@@ -113,7 +100,6 @@ class AdaptiveRateLimiter:
         self._pace = Pace(rate, now)
         self._next_slot = now
         self._latency: float | None = None
-        self._partner: float | None = None  # a probe's pair's slot, for its second call
         self.throttles = 0
         self.cuts = 0
         self.epoch = 0
@@ -167,9 +153,7 @@ class AdaptiveRateLimiter:
 
     def wait_time(self) -> float:
         """Seconds until the next free slot (0 when one is free now)."""
-        now = self._clock()
-        free = self._partner if self._partner is not None and self._partner >= now else None
-        return max(0.0, (self._next_slot if free is None else free) - now)
+        return max(0.0, self._next_slot - self._clock())
 
     def reserve(self, max_wait: float | None = None) -> float | None:
         """Take the next slot and return its time, or None if it is more than ``max_wait`` away.
@@ -182,34 +166,18 @@ class AdaptiveRateLimiter:
             # Nobody used the pace meanwhile, so nothing tested it: its clock stood still.
             self._pace.stand_still(idle)
         self._pace.finish_return(now)
-        partner = self._partner
-        if partner is not None and partner >= now:
-            # The second call of a probe's pair: its slot is the first call's.
-            if max_wait is not None and partner - now > max_wait:
-                return None
-            self._partner = None
-            return self._take(partner, now)
-        self._partner = None
         start = max(now, self._next_slot)
         gap = 1.0 / self._rate_at(start)
         if max_wait is not None and start - now > max_wait:
             return None
         slot = start
         if JITTER and gap >= JITTER_MIN_GAP and self._pace.exploring(start):
-            paired = PAIRED and self._pace.probing(start)
-            if paired:
-                gap *= 2  # one slot for two calls
             slot += JITTER * gap * self._rng.random()
             if max_wait is not None:
                 slot = min(slot, now + max_wait)  # a free slot is not refused for its jitter
-            if paired:
-                self._partner = slot
-        self._next_slot = start + gap
-        return self._take(slot, now)
-
-    def _take(self, slot: float, now: float) -> float:
         if slot > now:
             self._pace.waited = now
+        self._next_slot = start + gap
         return slot
 
     async def acquire(self, max_wait: float | None = None) -> float | None:
@@ -248,7 +216,6 @@ class AdaptiveRateLimiter:
             return
         rate, settle = cut
         self._next_slot = max(self._next_slot, now + 1.0 / self._rate_at(now))
-        self._partner = None
         self.cuts += 1
         self.epoch += 1
         logger.info(
