@@ -26,10 +26,12 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 INSTALLS = {"demo": ("demo", None), "dev": ("cli,demo", "dev")}
 """What each set installs: the project's extras, and a dependency group (PEP 735) or None."""
 COMMANDS = {"demo": "demo", "test": "dev", "bench": "dev"}
-PYTEST_PARALLEL = ("-n", "4", "--dist", "loadfile")
-"""pytest-xdist: 4 worker processes (most tests wait on a process or a server, not the CPU);
-a file's tests on one worker, so what a module builds once (the docs site, the wheel) is built
-once. (Not ``loadgroup``: with pytest 9 its ``xdist_group`` marks did not group.)"""
+PYTEST_PARALLEL = ("-n", "3", "--dist", "loadfile")
+"""pytest-xdist: 3 worker processes on 2 cores (a few tests still wait on a process or a
+server); a file's tests on one worker, so what a module builds once (the docs site, the
+wheel) is built once. Measured on 2 idle cores with coverage: 2 workers 68.6 s (101 s of
+CPU), 3 workers 62.5 s (110 s), 4 workers 65.3 s (119 s): each worker imports and collects
+the whole suite. (Not ``loadgroup``: with pytest 9 its ``xdist_group`` marks did not group.)"""
 
 
 def ensure_installed(name: str) -> None:
