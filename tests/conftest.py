@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 import random
 import types
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import botocore.loaders
 import botocore.session
 import pytest
@@ -18,7 +16,7 @@ from moto.server import ThreadedMotoServer
 import cognito_confirm._client
 import cognito_confirm._ratelimit
 from cognito_confirm.testing import FakeCognito
-from tests.helpers import MotoPool
+from tests.helpers import MotoPool, isolate_aws
 
 
 class _SeededRandom(random.Random):
@@ -48,14 +46,7 @@ def shared_service_models() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def aws_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Keep the developer's own AWS configuration out of every test."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    isolate_aws(monkeypatch, tmp_path)
 
 
 @pytest.fixture(autouse=True)
@@ -89,17 +80,6 @@ def moto_url() -> Iterator[str]:
 @pytest.fixture
 def moto_pool(moto_url: str) -> Iterator[MotoPool]:
     """A fresh user pool in the moto server, deleted afterwards."""
-    idp = boto3.client(
-        "cognito-idp",
-        region_name="us-east-1",
-        endpoint_url=moto_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    pool_id = idp.create_user_pool(PoolName="test")["UserPool"]["Id"]
-    client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="app")["UserPoolClient"][
-        "ClientId"
-    ]
-    yield MotoPool(moto_url, pool_id, client_id, idp)
-    idp.delete_user_pool(UserPoolId=pool_id)
-    idp.close()
+    pool = MotoPool.create(moto_url)
+    yield pool
+    pool.delete()

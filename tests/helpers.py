@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+import boto3
 import pytest
 
 from cognito_confirm import CognitoConfirmer
@@ -50,6 +51,37 @@ class MotoPool:
         """The user's status as moto reports it."""
         user = self.idp.admin_get_user(UserPoolId=self.pool_id, Username=username)
         return str(user["UserStatus"])
+
+    @classmethod
+    def create(cls, endpoint_url: str) -> MotoPool:
+        """A new user pool with an app client in the moto server at ``endpoint_url``."""
+        idp = boto3.session.Session().client(
+            "cognito-idp",
+            region_name="us-east-1",
+            endpoint_url=endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        pool_id = idp.create_user_pool(PoolName="test")["UserPool"]["Id"]
+        client = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="app")
+        return cls(endpoint_url, pool_id, client["UserPoolClient"]["ClientId"], idp)
+
+    def delete(self) -> None:
+        """Delete the pool and close the client."""
+        self.idp.delete_user_pool(UserPoolId=self.pool_id)
+        self.idp.close()
+
+
+def isolate_aws(patch: pytest.MonkeyPatch, directory: Path) -> None:
+    """Keep the developer's own AWS configuration out: dummy credentials, no configuration
+    files (their paths in ``directory``, never created), no instance metadata."""
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        patch.delenv(name)
+    patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    patch.setenv("AWS_CONFIG_FILE", str(directory / "no-aws-config"))
+    patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(directory / "no-aws-credentials"))
+    patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def confirm_args(fake: FakeCognito, report: Path, *args: str) -> list[str]:

@@ -6,10 +6,8 @@ its own, so none sees another's users.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 
-import boto3
 import pytest
 
 from cognito_confirm import (
@@ -18,7 +16,7 @@ from cognito_confirm import (
     Outcome,
     UserPoolNotFoundError,
 )
-from tests.helpers import MotoPool
+from tests.helpers import MotoPool, isolate_aws
 
 
 @pytest.fixture(scope="module")
@@ -26,24 +24,11 @@ def moto_pool(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """A user pool in the moto server for this module's tests, deleted afterwards: a pool
     costs moto about 0.2 s to create. Made without the developer's AWS configuration, as the
     per-test one is (``aws_isolation`` is per test, so it comes after this fixture)."""
-    no_config = tmp_path_factory.mktemp("no-aws-config")
     with pytest.MonkeyPatch.context() as patch:
-        for name in [name for name in os.environ if name.startswith("AWS_")]:
-            patch.delenv(name)
-        patch.setenv("AWS_CONFIG_FILE", str(no_config / "config"))
-        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(no_config / "credentials"))
-        idp = boto3.session.Session().client(
-            "cognito-idp",
-            region_name="us-east-1",
-            endpoint_url=moto_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-    pool_id = idp.create_user_pool(PoolName="test")["UserPool"]["Id"]
-    client = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="app")
-    yield MotoPool(moto_url, pool_id, client["UserPoolClient"]["ClientId"], idp)
-    idp.delete_user_pool(UserPoolId=pool_id)
-    idp.close()
+        isolate_aws(patch, tmp_path_factory.mktemp("aws"))
+        pool = MotoPool.create(moto_url)
+    yield pool
+    pool.delete()
 
 
 async def test_confirm_many_reports_every_item_in_input_order(moto_pool: MotoPool) -> None:

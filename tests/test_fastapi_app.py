@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -34,7 +33,7 @@ from cognito_confirm import (
     TriggerFailingError,
 )
 from cognito_confirm.testing import FakeCognito
-from tests.helpers import MotoPool, first_call_at_once, share_built_once
+from tests.helpers import MotoPool, first_call_at_once, isolate_aws, share_built_once
 from tests.virtual_time import local_client, virtual_time
 
 
@@ -526,13 +525,7 @@ async def served_once(
     ``fake`` and ``aws_isolation`` give a single test (theirs last only a test)."""
     aws = tmp_path_factory.mktemp("aws")
     with FakeCognito() as fake, pytest.MonkeyPatch.context() as patch:
-        for name in [name for name in os.environ if name.startswith("AWS_")]:
-            patch.delenv(name)
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_CONFIG_FILE", str(aws / "no-aws-config"))
-        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(aws / "no-aws-credentials"))
-        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        isolate_aws(patch, aws)
         patch.setenv("COGNITO_USER_POOL_ID", fake.user_pool_id)
         patch.setenv("AWS_ENDPOINT_URL", fake.endpoint_url)
         async with serving(example.app) as client:

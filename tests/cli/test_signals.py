@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.testing import FakeCognito
@@ -34,6 +34,33 @@ from tests.helpers import (
 )
 
 NAMES = [f"user{n:03d}" for n in range(100)]
+
+
+def invoke_interrupted(
+    args: list[str], ready: Callable[[Callable[[Callable[[], bool]], bool]], bool]
+) -> Result:
+    """The command line in-process (click's CliRunner), sent SIGINT from a thread once
+    ``ready`` returns True. ``ready`` is given ``wait_for(condition)``, which polls the
+    condition until it holds (True) or the run has ended (False)."""
+    done = threading.Event()
+
+    def wait_for(condition: Callable[[], bool]) -> bool:
+        while not condition():
+            if done.wait(0.01):
+                return False
+        return True
+
+    def interrupt() -> None:
+        if ready(wait_for):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    sender = threading.Thread(target=interrupt)
+    sender.start()
+    try:
+        return CliRunner().invoke(cli, args, catch_exceptions=False)
+    finally:
+        done.set()
+        sender.join()
 
 
 def start(
@@ -126,33 +153,16 @@ def test_calls_that_hang_are_abandoned_after_the_grace(fake: FakeCognito, tmp_pa
     fake.add_users(NAMES)
     report = tmp_path / "report.jsonl"
     path = users_file(tmp_path, NAMES)
-    done = threading.Event()
 
-    def wait_for(condition: Callable[[], bool]) -> bool:
-        while not condition():
-            if done.wait(0.01):
-                return False
-        return True
-
-    def interrupt() -> None:
+    def interrupt(wait_for: Callable[[Callable[[], bool]], bool]) -> bool:
         if not wait_for(lambda: len(complete_lines(report)) >= 5):
-            return
+            return False
         fake.configure(latency=3600.0)  # every call from now on hangs
         held = confirm_calls(fake)
-        if wait_for(lambda: confirm_calls(fake) > held):
-            os.kill(os.getpid(), signal.SIGINT)
+        return wait_for(lambda: confirm_calls(fake) > held)
 
-    sender = threading.Thread(target=interrupt)
-    sender.start()
-    try:
-        result = CliRunner().invoke(
-            cli,
-            confirm_args(fake, report, "--rate", "50", "--grace", "0.2", "--input", path),
-            catch_exceptions=False,
-        )
-    finally:
-        done.set()
-        sender.join()
+    args = confirm_args(fake, report, "--rate", "50", "--grace", "0.2", "--input", path)
+    result = invoke_interrupted(args, interrupt)
     assert result.exit_code == 130, result.output
     assert "report:" in result.stdout
     assert "abandoning the calls still in flight" in result.stderr
@@ -284,25 +294,13 @@ def test_a_signal_during_setup_says_so_in_a_table_run(fake: FakeCognito, tmp_pat
     fake.add_users(NAMES)
     fake.configure(latency=3600.0)
     report = tmp_path / "report.jsonl"
-    done = threading.Event()
 
-    def interrupt() -> None:  # once the setup waits for the pool's description
-        while not fake.stats().requests.get("DescribeUserPool"):
-            if done.wait(0.01):
-                return
-        os.kill(os.getpid(), signal.SIGINT)
+    def interrupt(wait_for: Callable[[Callable[[], bool]], bool]) -> bool:
+        # once the setup waits for the pool's description
+        return wait_for(lambda: bool(fake.stats().requests.get("DescribeUserPool")))
 
-    sender = threading.Thread(target=interrupt)
-    sender.start()
-    try:
-        result = CliRunner().invoke(
-            cli,
-            confirm_args(fake, report, "--input", users_file(tmp_path, NAMES), "--output", "table"),
-            catch_exceptions=False,
-        )
-    finally:
-        done.set()
-        sender.join()
+    args = confirm_args(fake, report, "--input", users_file(tmp_path, NAMES), "--output", "table")
+    result = invoke_interrupted(args, interrupt)
     assert result.exit_code == 130, result.output
     assert result.stderr.splitlines() == [
         "cognito-confirm: stopped by SIGINT before the run started: nothing was sent, "
