@@ -102,7 +102,8 @@ half a second, each was refused after 15-20 calls, took it for a quick start and
 throttled in ten runs came in the first 5 s). Hence the shared start above: each of four starts
 at 7-9/s. Over 100 seeds, 4 processes took 0.855 -> 0.866 of the room and let 1.31% -> 0.85% of
 live sign-ups be throttled (2 processes 0.874 -> 0.916, 0.87% -> 0.47%); the fake process,
-one run: 2 processes 0.96 with 0.81%, 4 processes 0.84 with 0.78% (``docs/benchmarks.md``).
+two runs: 2 processes 0.96-0.98 with 0.67-0.81%, 4 processes 0.76-0.84 with 0.78-1.82%, no
+clearer than before (``docs/benchmarks.md``).
 
 The constants were chosen with ``python3 -m benchmarks.pacer_sim 10``: this pacer on a virtual
 clock against a 50/s token bucket with a burst of 50 (or fixed one-second windows), 30 ms
