@@ -182,15 +182,36 @@ MakePacer = Callable[[float | None, Callable[[], float], int], AdaptiveRateLimit
 """Makes process ``index``'s pacer from the user's rate and the simulation's clock."""
 
 
-class _Process:
-    """One migration process: its pacer, its share of the users, and its own counts."""
+class _Census:
+    """The processes on this host pacing the quota, as ``_peers.Census`` counts them."""
 
-    def __init__(self, pacer: AdaptiveRateLimiter, users: int) -> None:
+    def __init__(self) -> None:
+        self.members = 0
+
+    def join(self) -> _Census:
+        self.members += 1
+        return self
+
+    def count(self) -> int:
+        return self.members
+
+    def leave(self) -> None:
+        self.members -= 1
+
+
+class _Process:
+    """One migration process: its pacer, its share of the users, and its own counts; a
+    member of the census while its run lasts (as ``ResultStream`` makes it)."""
+
+    def __init__(self, pacer: AdaptiveRateLimiter, users: int, census: _Census) -> None:
         self.pacer = pacer
         self.users = users
         self.next_user = 0
+        self.finished = 0
         self.calls = 0
         self.throttled = 0
+        self.run = pacer.among_peers(census.join)
+        self.run.__enter__()
 
 
 class _Simulation:
@@ -213,8 +234,9 @@ class _Simulation:
         assert gate is not None
         self.server = gate
         count = setting.processes
+        census = _Census()
         self.processes = [
-            _Process(make_pacer(setting.rate, self.clock, index), setting.users // count)
+            _Process(make_pacer(setting.rate, self.clock, index), setting.users // count, census)
             for index in range(count)
         ]
         self.processes[0].users += setting.users - sum(p.users for p in self.processes)
@@ -347,6 +369,9 @@ class _Simulation:
 
     def finish(self, process: _Process) -> None:
         self.done += 1
+        process.finished += 1
+        if process.finished == process.users:
+            process.run.__exit__(None, None, None)
         self.start_user(process)
 
 

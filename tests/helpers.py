@@ -82,6 +82,8 @@ def isolate_aws(patch: pytest.MonkeyPatch, directory: Path) -> None:
     patch.setenv("AWS_CONFIG_FILE", str(directory / "no-aws-config"))
     patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(directory / "no-aws-credentials"))
     patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # Each test's bulk runs count their peers on their own (xdist workers run tests at once).
+    patch.setenv("COGNITO_CONFIRM_PEERS", str(directory / "peers"))
 
 
 def confirm_args(fake: FakeCognito, report: Path, *args: str) -> list[str]:
@@ -120,6 +122,7 @@ def process_env(tmp_path: Path) -> dict[str, str]:
         "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
         "AWS_EC2_METADATA_DISABLED": "true",
+        "COGNITO_CONFIRM_PEERS": str(tmp_path / "peers"),
     }
 
 

@@ -31,6 +31,7 @@ from collections.abc import (
     Iterable,
 )
 from contextlib import aclosing
+from pathlib import Path
 from types import TracebackType
 from typing import Final, Protocol, Self, TypeVar
 
@@ -42,6 +43,7 @@ from ._clock import now as loop_time
 from ._confirm import Confirmation
 from ._errors import ClientStateError, SetupError
 from ._gate import DEFAULT_OUTAGE_BUDGET, CallGate
+from ._peers import Census
 from ._ratelimit import AdaptiveRateLimiter
 from ._result import BulkReport, ConfirmResult
 from ._retry import NotSentError
@@ -120,6 +122,7 @@ class ResultStream:
         skip: SkipCheck | None = None,
         outage_budget: float = DEFAULT_OUTAGE_BUDGET,
         case_sensitive: bool = True,
+        peers: Path | None = None,
     ) -> None:
         if isinstance(usernames, str | bytes):
             msg = "usernames must be an iterable of usernames, not one string: wrap it in a list"
@@ -143,6 +146,8 @@ class ResultStream:
         self._gate = CallGate(outage_budget=outage_budget)
         self._judge = Judge()
         self.limiter = limiter
+        self._peers = contextlib.ExitStack()
+        self._census = peers
         self.read = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -214,6 +219,9 @@ class ResultStream:
         # event loop for each hand-over; reading stays bounded by twice the concurrency.
         work_in, work_out = anyio.create_memory_object_stream[_Work](self._concurrency)
         self._results = results_out
+        if self._census is not None:
+            census = self._census
+            self._peers.enter_context(self.limiter.among_peers(lambda: Census.join(census)))
         self._fan_out = anyio.CapacityLimiter(1)  # slow start: see _verdict
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
@@ -245,6 +253,7 @@ class ResultStream:
                 return None
             return await self._task_group.__aexit__(exc_type, exc, tb)
         finally:
+            self._peers.close()
             self._drain()
             self._exited = True
             logger.info(

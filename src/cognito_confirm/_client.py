@@ -25,6 +25,7 @@ from ._clock import now as loop_time
 from ._confirm import confirm_user
 from ._errors import BOTOCORE_SETUP_EXCEPTIONS, ClientStateError, CredentialsError
 from ._gate import DEFAULT_OUTAGE_BUDGET
+from ._peers import census_directory
 from ._quota import DEFAULT_RESERVE, QuotaReading, read_user_creation_quota
 from ._ratelimit import AdaptiveRateLimiter
 from ._result import BulkReport, ConfirmResult
@@ -342,6 +343,11 @@ class CognitoConfirmer:
         anything is sent.
         """
         metadata = check_client_metadata(client_metadata)
+        meta = self.client.meta  # an injected client's: a stand-in may lack the two
+        peers = census_directory(
+            str(getattr(meta, "region_name", self._region_name)),
+            str(getattr(meta, "endpoint_url", "")),
+        )
         confirm = functools.partial(
             confirm_user,
             self.client,
@@ -359,6 +365,7 @@ class CognitoConfirmer:
             skip=skip,
             outage_budget=outage_budget,
             case_sensitive=self.case_sensitive,
+            peers=peers,
         )
 
     async def confirm_many(

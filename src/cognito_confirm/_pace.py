@@ -95,21 +95,20 @@ that was refused, if it had proved safe; else the one the episode taught)::
   user's, not "no pacing": the pace starts at Cognito's default quota and learns the same way.
 
 **Several processes** (issue #16: a split input file, a Job with parallelism 4) share the
-quota with nothing between them: each learns from its own throttles (no store to run or reach).
-Four at the default rate, simulated (``Setting.processes``): their start emptied the bucket in
-half a second, each was refused after 15-20 calls, took it for a quick start and halved to 20/s
-(80/s for the 30/s left), so refusals went on for seconds (83 of the 219 live sign-ups
-throttled in ten runs came in the first 5 s). Hence the shared start above: each of four starts
-at 7-9/s. Over 100 seeds, 4 processes took 0.855 -> 0.866 of the room and let 1.31% -> 0.85% of
-live sign-ups be throttled (2 processes 0.874 -> 0.916, 0.87% -> 0.47%); the fake process,
-two runs: 2 processes 0.96-0.98 with 0.67-0.81%, 4 processes 0.76-0.84 with 0.78-1.82%, no
-clearer than before (``docs/benchmarks.md``).
+quota. On one host each knows how many bulk runs pace it (``_peers``'s census, counted every
+``_ratelimit.CENSUS_EVERY`` s), and ``peers_changed`` scales its pace to its share: N starts at
+once take one start's pace, a process that ends leaves its share to the others at once (they
+found it by probing, at ``GROWTH`` a second), and a probe grows ``GROWTH / N`` (N at once grow
+as one). A start refused before 50 of its calls got through (processes on other hosts) holds
+at ``SHARED * MARGIN`` times its share of what the bucket gave. 40 seeds, 2 / 4 processes beside
+live 20/s: 0.910 / 0.863 of the room and 0.54% / 0.85% of live throttled without the census,
+0.954 / 0.942 and 0.56% / 0.65% with it (``docs/benchmarks.md``).
 
 The constants were chosen with ``python3 -m benchmarks.pacer_sim 10``: this pacer on a virtual
 clock against a 50/s token bucket with a burst of 50 (or fixed one-second windows), 30 ms
 latency, 16 workers, 2,000 users, live sign-ups Poisson (at 20/s unless named) and never
 retried, 10 seeds; ``docs/benchmarks.md`` says what each constant's alternatives did. Medians
-over the seeds, the worst seed in brackets (before -> after the shared start)::
+over the seeds, the worst seed in brackets (processes: before the shared start -> now)::
 
     scenario                       migration rate              live sign-ups throttled
     live 20/s, rate=40 (default)   1.00 of what live leaves    0.30% (0.67%)
@@ -119,8 +118,8 @@ over the seeds, the worst seed in brackets (before -> after the shared start)::
     fixed 1 s windows, rate=60     0.88 of the quota           (0.4% of calls throttled)
     live for 30 s, then none       the last quarter at 48.6/48.0/s of 50 (rate=60/None)
     growth 10->30/s at 20 s        0.95                        after it: 1.30% worst seed
-    2 processes, live 20/s         0.88 -> 0.95                0.77% (1.29%) -> 0.48% (0.80%)
-    4 processes, live 20/s         0.79 -> 0.91                1.33% (1.82%) -> 0.90% (1.32%)
+    2 processes, live 20/s         0.88 -> 0.96                0.77% (1.29%) -> 0.54% (0.84%)
+    4 processes, live 20/s         0.79 -> 0.95                1.33% (1.82%) -> 0.84% (1.45%)
 
     spikes (inside them)           migration rate              in-spike throttled (floor)
     15->45/s 5 s every 20 s        0.80                        4.0% (5.1%)    3.0%
@@ -137,10 +136,8 @@ holds as much between spikes and learns from throttles alone can do better, and 
 (a reserve) barely lowers it (``docs/benchmarks.md``).
 
 Fixed windows are the weak spot: a run rarely starts on a window's edge, so the rate let through
-in the last second spans two windows' allowances and misjudges the ceiling at the start, and a
-refusal nothing masked raises the hold by ``QUICK_STEP`` at most (it protects live traffic in a
-token bucket): 0.88 of the quota at random phase (0.95 when the windows start with the
-run); the fake process gave 0.79-0.93.
+in its first second spans two windows and misjudges the ceiling, and a refusal nothing masked
+raises the hold by ``QUICK_STEP`` at most: 0.88 of the quota (the fake process: 0.79-0.95).
 """
 
 from __future__ import annotations
@@ -250,6 +247,7 @@ class Pace:
         self._returned = False  # the current hold is a return's, not yet SAFE seconds old
         self._answers: deque[float] = deque()
         self._throttled_at: deque[float] = deque()
+        self._growth = GROWTH  # a second, divided among the processes counted (peers_changed)
 
     def rate_at(self, now: float) -> float:
         """The pace at ``now``, as the last cut and the time since decide it."""
@@ -262,7 +260,7 @@ class Pace:
         elif since < self._probe_wait:
             rate = self._settle
         else:
-            rate = self._settle * math.exp(GROWTH * (since - self._probe_wait))
+            rate = self._settle * math.exp(self._growth * (since - self._probe_wait))
         return max(MIN_RATE, min(rate, self._ceiling))
 
     def _wait(self) -> float:
@@ -312,6 +310,15 @@ class Pace:
         self._cut_at += seconds
         self._phase_at += seconds
         self._started += seconds
+
+    def peers_changed(self, before: int, after: int, now: float) -> None:
+        """The bulk runs pacing this quota on this host went from ``before`` to ``after``: the
+        pace, the hold a run returns to and a probe's growth become this process's new share."""
+        self.finish_return(now)
+        share = before / after
+        self._settle = max(MIN_RATE, min(self._settle * share, self._ceiling))
+        self._restore *= share
+        self._growth = GROWTH / after
 
     def answered(self, now: float) -> None:
         """Learn from a call Cognito answered at ``now`` without throttling it."""

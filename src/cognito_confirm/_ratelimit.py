@@ -30,11 +30,12 @@ turns the pace into slots, one call each:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable
-from typing import Final
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Final, Protocol
 
 import anyio
 
@@ -59,6 +60,18 @@ HEADROOM: Final = 1.25
 """Calls in flight: the pace times the latency measured, times this (latency varies, and a
 probe raises the pace), plus ``SPARE``."""
 SPARE: Final = 2
+CENSUS_EVERY: Final = 1.0
+"""Seconds between counts of the bulk runs that pace the same quota on this host (``_peers``)."""
+
+
+class Peers(Protocol):
+    """A census of the processes pacing one quota (``_peers.Census``; the simulation's own)."""
+
+    def count(self) -> int:
+        """The members alive now, this one included."""
+
+    def leave(self) -> None:
+        """Stop counting this one."""
 
 
 class AdaptiveRateLimiter:
@@ -100,6 +113,10 @@ class AdaptiveRateLimiter:
         self._pace = Pace(rate, now)
         self._next_slot = now
         self._latency: float | None = None
+        self._census: Peers | None = None
+        self._census_due = -math.inf
+        self._peers = 1
+        self._runs = 0
         self.throttles = 0
         self.cuts = 0
         self.epoch = 0
@@ -165,6 +182,9 @@ class AdaptiveRateLimiter:
         if idle > IDLE:
             # Nobody used the pace meanwhile, so nothing tested it: its clock stood still.
             self._pace.stand_still(idle)
+        if self._census is not None and now >= self._census_due:
+            self._census_due = now + CENSUS_EVERY
+            self._count_peers(self._census.count(), now)
         self._pace.finish_return(now)
         start = max(now, self._next_slot)
         gap = 1.0 / self._rate_at(start)
@@ -179,6 +199,35 @@ class AdaptiveRateLimiter:
             self._pace.waited = now
         self._next_slot = start + gap
         return slot
+
+    @contextlib.contextmanager
+    def among_peers(self, join: Callable[[], Peers | None]) -> Iterator[None]:
+        """While a bulk run lasts, pace this process's share of the runs a census counts.
+
+        ``join`` makes this process a member (or returns None: no census), once for all the
+        runs that overlap; the last to end leaves, and the pace is the whole process's again.
+        """
+        if not self._runs:
+            self._census = join()
+            self._census_due = -math.inf
+        self._runs += 1
+        try:
+            yield
+        finally:
+            self._runs -= 1
+            if not self._runs and self._census is not None:
+                self._census.leave()
+                self._census = None
+                self._count_peers(1, self._clock())
+
+    def _count_peers(self, peers: int, now: float) -> None:
+        """The census counted ``peers`` runs: the pace becomes this one's share."""
+        if peers == self._peers:
+            return
+        self._pace.peers_changed(self._peers, peers, now)
+        logger.info("processes pacing this quota on this host: %d (were %d)", peers, self._peers)
+        self._peers = peers
+        self.epoch += 1  # slots given at the old share are stale
 
     async def acquire(self, max_wait: float | None = None) -> float | None:
         """Wait for this call's slot; return the time it was granted (to pass to ``throttled``).

@@ -1,0 +1,150 @@
+"""The census: how many processes on this host are confirming users against one quota.
+
+Several migration processes at once (a split input file, a Job with parallelism 4, one
+migration per tenant pool) share the UserCreation quota of their account and region, and each
+learns it from its own throttles. Each sees a share of the refusals, so alone each starts at the
+whole pace, probes as if it were alone, and when a process finishes, the others find the room it
+left only by probing for it, at 5% a second. Knowing how many they are fixes all three
+(``_pace``'s docstring has the figures), and counting them needs no server: each bulk run holds
+an exclusive ``flock`` on a file of its own in a directory named after the region and endpoint;
+a process that ends, even by ``kill -9``, loses its lock, and the next count removes its file.
+
+The directory is ``$COGNITO_CONFIRM_PEERS`` if set (``off`` turns the census off), else
+``cognito-confirm-<uid>`` in the temporary directory (made with mode 0700); it must belong to
+this user and be closed to others' writes, or the census stays off. Its files are named after
+a process id and hold nothing. Processes on other hosts are not counted: they learn from
+throttles alone, as before. Where ``fcntl`` does not exist (Windows), the census is off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+import stat
+import sys
+import tempfile
+from pathlib import Path
+from typing import Final
+
+if sys.platform != "win32":
+    import fcntl
+
+__all__ = ["ENVIRONMENT", "Census", "census_directory"]
+
+logger = logging.getLogger("cognito_confirm")
+
+ENVIRONMENT: Final = "COGNITO_CONFIRM_PEERS"
+"""The environment variable that moves the census's directory, or turns it off (``off``)."""
+SUFFIX: Final = ".peer"
+"""A member's file, once locked (a file still being created has another name)."""
+
+
+def census_directory(region: str, endpoint: str) -> Path | None:
+    """Where the processes confirming against ``region`` and ``endpoint`` count themselves, or
+    None when the census is off (``COGNITO_CONFIRM_PEERS=off``, or no ``fcntl``)."""
+    setting = os.environ.get(ENVIRONMENT, "")
+    if setting.lower() == "off" or sys.platform == "win32":
+        return None
+    base = Path(setting) if setting else Path(tempfile.gettempdir()) / f"cognito-confirm-{_uid()}"
+    key = hashlib.sha256(f"{region}\n{endpoint}".encode()).hexdigest()[:16]
+    return base / key
+
+
+def _uid() -> int:
+    return os.getuid() if sys.platform != "win32" else 0
+
+
+class Census:
+    """This process's membership of a census directory: count the members, then leave.
+
+    Use ``Census.join(directory)``, which returns None where the census cannot be kept (no
+    ``fcntl``, a directory another user owns or can read, a file system that refuses).
+    """
+
+    def __init__(self, directory: Path, name: str, descriptor: int) -> None:
+        self._directory = directory
+        self._name = name
+        self._descriptor: int | None = descriptor
+
+    def __repr__(self) -> str:
+        return f"<Census {self._directory} member={self._name}>"
+
+    @classmethod
+    def join(cls, directory: Path) -> Census | None:
+        """Count this process among the members of ``directory`` until ``leave()``."""
+        if sys.platform == "win32":  # pragma: no cover - census_directory() says None there
+            return None
+        try:
+            _private_directory(directory.parent)
+            _private_directory(directory)
+            # Locked under a temporary name, then renamed: a count never sees a member's file
+            # before its lock, so it never takes a new member for a dead one.
+            name = f"{os.getpid()}-{secrets.token_hex(4)}"
+            creating = directory / f".{name}"
+            descriptor = os.open(creating, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except OSError as error:
+            logger.warning("not counting this process among its peers: %s", error)
+            return None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.rename(creating, directory / f"{name}{SUFFIX}")
+        except OSError as error:
+            os.close(descriptor)
+            with contextlib.suppress(OSError):
+                creating.unlink()
+            logger.warning("not counting this process among its peers: %s", error)
+            return None
+        return cls(directory, name + SUFFIX, descriptor)
+
+    def count(self) -> int:
+        """The members alive now, this one included; the files of dead ones are removed."""
+        if sys.platform == "win32":  # pragma: no cover - join() returned None there
+            return 1
+        alive = 1
+        try:
+            entries = os.listdir(self._directory)
+        except OSError:
+            return alive
+        for entry in entries:
+            if not entry.endswith(SUFFIX) or entry == self._name:
+                continue
+            path = self._directory / entry
+            try:
+                descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:
+                continue  # gone meanwhile: it left
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                alive += 1  # locked: its process is alive
+            else:
+                with contextlib.suppress(OSError):
+                    path.unlink()  # its process ended without leaving (kill -9)
+            finally:
+                os.close(descriptor)
+        return alive
+
+    def leave(self) -> None:
+        """Stop counting this process; idempotent."""
+        if self._descriptor is None:
+            return
+        with contextlib.suppress(OSError):
+            (self._directory / self._name).unlink()
+        os.close(self._descriptor)
+        self._descriptor = None
+
+
+def _private_directory(directory: Path) -> None:
+    """Make ``directory`` (mode 0700) unless it exists; refuse one others could write to."""
+    with contextlib.suppress(FileExistsError):
+        directory.mkdir(mode=0o700)
+    status = directory.lstat()
+    if not stat.S_ISDIR(status.st_mode):
+        msg = f"{directory} is not a directory"
+        raise PermissionError(msg)
+    if status.st_uid != _uid() or status.st_mode & 0o022:
+        msg = f"{directory} must belong to this user, and others must not write to it"
+        raise PermissionError(msg)

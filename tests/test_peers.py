@@ -1,0 +1,274 @@
+"""Several processes on one host: the census that counts them, and the pace that shares itself.
+
+The census is real files and real ``flock`` locks in the test's own directory (the
+``aws_isolation`` fixture points ``COGNITO_CONFIRM_PEERS`` there); two members in one process
+hold their locks through two open files, as two processes would. The pace and the limiter run
+on a clock the test moves; the bulk runs on virtual time (``tests.virtual_time``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from cognito_confirm import AdaptiveRateLimiter, CognitoConfirmer, RetryPolicy
+from cognito_confirm._pace import GROWTH, QUIET, RETURN_TIME, Pace
+from cognito_confirm._peers import ENVIRONMENT, SUFFIX, Census, census_directory
+from cognito_confirm._ratelimit import CENSUS_EVERY
+from cognito_confirm.testing import FakeCognito
+from tests.virtual_time import local_client, virtual_time
+
+
+@pytest.fixture
+def members(tmp_path: Path) -> Iterator[list[Census]]:
+    """Census members this test joins, left at its end."""
+    joined: list[Census] = []
+    yield joined
+    for member in joined:
+        member.leave()
+
+
+def join(directory: Path, members: list[Census]) -> Census:
+    member = Census.join(directory)
+    assert member is not None
+    members.append(member)
+    return member
+
+
+def peer_files(directory: Path) -> list[str]:
+    return sorted(name for name in os.listdir(directory) if name.endswith(SUFFIX))
+
+
+# --- the census -------------------------------------------------------------------------------
+
+
+def test_members_count_each_other_and_leave(tmp_path: Path, members: list[Census]) -> None:
+    directory = tmp_path / "base" / "key"
+    first = join(directory, members)
+    assert first.count() == 1
+    second = join(directory, members)
+    assert (first.count(), second.count()) == (2, 2)
+    assert len(peer_files(directory)) == 2
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert stat.S_IMODE(directory.parent.stat().st_mode) == 0o700
+    second.leave()
+    second.leave()  # idempotent
+    assert first.count() == 1
+    assert len(peer_files(directory)) == 1
+
+
+def test_a_member_that_died_is_not_counted_and_its_file_goes(
+    tmp_path: Path, members: list[Census]
+) -> None:
+    """A process killed with -9 leaves its file but not its lock: the next count removes it.
+    A file still being created (its temporary name) is no member yet."""
+    directory = tmp_path / "peers"
+    member = join(directory, members)
+    dead = directory / f"4242-deadbeef{SUFFIX}"
+    dead.write_text("")
+    creating = directory / ".4243-cafe"
+    creating.write_text("")
+    assert member.count() == 1
+    assert not dead.exists()
+    assert creating.exists()
+
+
+def test_a_directory_others_can_write_to_is_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = tmp_path / "open"
+    directory.mkdir()
+    directory.chmod(0o777)
+    with caplog.at_level(logging.WARNING, logger="cognito_confirm"):
+        assert Census.join(directory / "key") is None
+    assert "others must not write" in caplog.text
+    assert not (directory / "key").exists()
+
+
+def test_a_file_where_the_directory_should_be_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "base").write_text("")
+    assert Census.join(tmp_path / "base" / "key") is None
+    (tmp_path / "dir").mkdir(mode=0o700)
+    (tmp_path / "dir" / "key").write_text("")
+    assert Census.join(tmp_path / "dir" / "key") is None
+
+
+def test_the_directory_follows_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENVIRONMENT, str(tmp_path / "mine"))
+    here = census_directory("us-east-1", "https://cognito-idp.us-east-1.amazonaws.com")
+    assert here is not None
+    assert here.parent == tmp_path / "mine"
+    assert here == census_directory("us-east-1", "https://cognito-idp.us-east-1.amazonaws.com")
+    assert here != census_directory("eu-west-1", "https://cognito-idp.eu-west-1.amazonaws.com")
+    assert here != census_directory("us-east-1", "http://127.0.0.1:5000")
+    monkeypatch.setenv(ENVIRONMENT, "off")
+    assert census_directory("us-east-1", "http://127.0.0.1:5000") is None
+    monkeypatch.delenv(ENVIRONMENT)
+    default = census_directory("us-east-1", "http://127.0.0.1:5000")
+    assert default is not None
+    assert default.parent == Path(tempfile.gettempdir()) / f"cognito-confirm-{os.getuid()}"
+
+
+# --- the pace's share -------------------------------------------------------------------------
+
+
+def test_the_pace_takes_its_share_and_gives_it_back() -> None:
+    pace = Pace(40.0, 0.0)
+    pace.peers_changed(1, 4, 0.0)
+    assert pace.rate_at(0.0) == pytest.approx(10.0)
+    pace.peers_changed(4, 3, 0.0)
+    assert pace.rate_at(0.0) == pytest.approx(40 / 3)
+    pace.peers_changed(3, 1, 0.0)
+    assert pace.rate_at(0.0) == pytest.approx(40.0)
+
+
+def test_a_share_never_rises_above_the_ceiling() -> None:
+    pace = Pace(40.0, 0.0)
+    pace.peers_changed(2, 1, 0.0)  # a peer left before this pace took its share
+    assert pace.rate_at(0.0) == pytest.approx(40.0)
+
+
+def test_a_probe_grows_by_its_share() -> None:
+    """N processes probing at once grow as one: each by GROWTH / N a second."""
+    alone, shared = Pace(None, 0.0), Pace(None, 0.0)
+    shared.peers_changed(1, 4, 0.0)
+    later = 10.0  # the start is a hold's end: it probes from the first second
+    assert alone.rate_at(later) == pytest.approx(50.0 * math.exp(GROWTH * 10.0))
+    assert shared.rate_at(later) == pytest.approx(12.5 * math.exp(GROWTH / 4 * 10.0))
+
+
+def test_a_run_returns_to_its_share_of_the_hold() -> None:
+    """A run of refusals remembers the hold to come back to: a change of share scales it."""
+    paces = Pace(40.0, 0.0), Pace(40.0, 0.0)
+    for pace in paces:
+        for n in range(60):
+            pace.answered(n / 40)
+        pace.waited = 1.4
+        assert pace.throttled(1.4, 1.5) is not None  # the start: a hold
+        for n in range(60):
+            pace.answered(1.5 + n / 30)
+        pace.waited = 3.5
+        held = pace.rate_at(3.4)
+        assert pace.throttled(3.5, 3.55) is not None  # refused again: the run goes on, deep
+        assert pace.rate_at(3.6) < held / 2
+    alone, shared = paces
+    dipped = alone.rate_at(3.6)
+    shared.peers_changed(1, 2, 3.6)
+    back = 3.55 + QUIET + RETURN_TIME + 0.5  # the run returned, the hold not yet probed
+    alone.finish_return(back)
+    shared.finish_return(back)
+    assert shared.rate_at(back) == pytest.approx(alone.rate_at(back) / 2)
+    assert alone.rate_at(back) > 2 * dipped
+
+
+# --- the limiter counts its peers -------------------------------------------------------------
+
+
+class FakeCensus:
+    """A census the test sets; it counts how often it was asked."""
+
+    def __init__(self, members: int) -> None:
+        self.members = members
+        self.counts = 0
+        self.left = 0
+
+    def count(self) -> int:
+        self.counts += 1
+        return self.members
+
+    def leave(self) -> None:
+        self.left += 1
+
+
+def test_the_limiter_counts_its_peers_once_a_second() -> None:
+    now = [0.0]
+    limiter = AdaptiveRateLimiter(40.0, clock=lambda: now[0])
+    census = FakeCensus(2)
+    joined = []
+
+    def joining() -> FakeCensus:
+        joined.append(census)
+        return census
+
+    def probing(rate: float, peers: int) -> float:
+        """The start probes from its first second, by ``GROWTH / peers`` a second."""
+        return min(40.0, rate * math.exp(GROWTH / peers * now[0]))
+
+    with limiter.among_peers(joining):
+        epoch = limiter.epoch
+        limiter.reserve()
+        assert limiter.rate == pytest.approx(20.0)
+        assert limiter.epoch == epoch + 1  # slots at the whole pace are stale
+        with limiter.among_peers(joining):  # a second run at once: still one member
+            census.members = 1
+            now[0] = CENSUS_EVERY / 2
+            limiter.reserve()
+            assert census.counts == 1
+            assert limiter.rate == pytest.approx(probing(20.0, 2))
+            now[0] = CENSUS_EVERY
+            limiter.reserve()
+            assert census.counts == 2
+            assert limiter.rate == pytest.approx(40.0)
+            census.members = 4
+        assert census.left == 0
+        now[0] = 2 * CENSUS_EVERY
+        limiter.reserve()
+        assert limiter.rate == pytest.approx(probing(10.0, 4))
+    assert (len(joined), census.left) == (1, 1)
+    assert limiter.rate == pytest.approx(40.0)  # alone again: the whole pace
+    now[0] = 3 * CENSUS_EVERY
+    limiter.reserve()
+    assert census.counts == 3  # no census outside a run
+
+
+def test_no_census_leaves_the_pace_alone() -> None:
+    limiter = AdaptiveRateLimiter(40.0, clock=lambda: 0.0)
+    with limiter.among_peers(lambda: None):
+        limiter.reserve()
+        assert limiter.rate == pytest.approx(40.0)
+
+
+# --- bulk runs --------------------------------------------------------------------------------
+
+
+@virtual_time
+async def test_two_runs_on_one_host_share_the_pace(tmp_path: Path) -> None:
+    """Two confirmers (two processes' worth) against one endpoint: each run counts the other,
+    paces half, and leaves nothing behind."""
+    fake = FakeCognito()
+    fake.add_users([f"user{n}" for n in range(400)])
+    directory = census_directory("us-east-1", "local://fake-cognito")  # the local client's
+    assert directory is not None
+    assert directory.parent == tmp_path / "peers"
+    rates: list[tuple[float, float]] = []
+    retry = RetryPolicy(base_delay=0.01, max_delay=0.05)
+    async with (
+        CognitoConfirmer(fake.user_pool_id, client=local_client(fake), retry=retry) as one,
+        CognitoConfirmer(fake.user_pool_id, client=local_client(fake), retry=retry) as two,
+    ):
+
+        async def watch() -> None:
+            await anyio.sleep(3.0)
+            rates.append((one.limiter.rate, two.limiter.rate))
+            assert len(peer_files(directory)) == 2
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(watch)
+            tasks.start_soon(one.confirm_many, [f"user{n}" for n in range(200)])
+            tasks.start_soon(two.confirm_many, [f"user{n}" for n in range(200, 400)])
+        assert one.limiter.rate == pytest.approx(40.0)
+    shared = 20.0 * math.exp(GROWTH / 2 * 3.0)  # counted at 0 s: half the pace, probing
+    assert len(rates) == 1
+    assert rates[0] == pytest.approx((shared, shared), rel=0.01)
+    assert peer_files(directory) == []
+    assert fake.status_counts() == {"CONFIRMED": 400}
