@@ -183,20 +183,33 @@ MakePacer = Callable[[float | None, Callable[[], float], int], AdaptiveRateLimit
 
 
 class _Census:
-    """The processes on this host pacing the quota, as ``_peers.Census`` counts them."""
+    """The processes on this host pacing the quota, as ``_peers.Census`` counts them: each
+    member's published cuts, by member."""
 
     def __init__(self) -> None:
-        self.members = 0
+        self.cuts: dict[int, int] = {}
+        self.keys = itertools.count()
 
-    def join(self) -> _Census:
-        self.members += 1
-        return self
+    def join(self) -> _Member:
+        member = _Member(self, next(self.keys))
+        self.cuts[member.key] = 0
+        return member
 
-    def count(self) -> int:
-        return self.members
+
+class _Member:
+    def __init__(self, census: _Census, key: int) -> None:
+        self.census = census
+        self.key = key
+
+    def count(self) -> tuple[int, int]:
+        cuts = self.census.cuts
+        return len(cuts), sum(n for key, n in cuts.items() if key != self.key)
+
+    def publish(self, cuts: int) -> None:
+        self.census.cuts[self.key] = cuts
 
     def leave(self) -> None:
-        self.members -= 1
+        del self.census.cuts[self.key]
 
 
 class _Process:

@@ -53,16 +53,30 @@ def peer_files(directory: Path) -> list[str]:
 def test_members_count_each_other_and_leave(tmp_path: Path, members: list[Census]) -> None:
     directory = tmp_path / "base" / "key"
     first = join(directory, members)
-    assert first.count() == 1
+    assert first.count() == (1, 0)
     second = join(directory, members)
-    assert (first.count(), second.count()) == (2, 2)
+    assert (first.count(), second.count()) == ((2, 0), (2, 0))
     assert len(peer_files(directory)) == 2
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     assert stat.S_IMODE(directory.parent.stat().st_mode) == 0o700
     second.leave()
     second.leave()  # idempotent
-    assert first.count() == 1
+    assert first.count() == (1, 0)
     assert len(peer_files(directory)) == 1
+
+
+def test_members_hear_each_others_cuts(tmp_path: Path, members: list[Census]) -> None:
+    """Each member's file holds the cuts it published; a count adds up the others'."""
+    first, second, third = (join(tmp_path / "peers", members) for _ in range(3))
+    first.publish(2)
+    second.publish(1)
+    second.publish(12)  # rewritten in place, never appended
+    assert first.count() == (3, 12)
+    assert second.count() == (3, 2)
+    assert third.count() == (3, 14)
+    second.leave()
+    second.publish(13)  # after leaving: nowhere to write, and no error
+    assert third.count() == (2, 2)
 
 
 def test_a_member_that_died_is_not_counted_and_its_file_goes(
@@ -76,7 +90,7 @@ def test_a_member_that_died_is_not_counted_and_its_file_goes(
     dead.write_text("")
     creating = directory / ".4243-cafe"
     creating.write_text("")
-    assert member.count() == 1
+    assert member.count() == (1, 0)
     assert not dead.exists()
     assert creating.exists()
 
@@ -175,16 +189,21 @@ def test_a_run_returns_to_its_share_of_the_hold() -> None:
 
 
 class FakeCensus:
-    """A census the test sets; it counts how often it was asked."""
+    """A census the test sets; it counts how often it was asked, and what it was told."""
 
     def __init__(self, members: int) -> None:
         self.members = members
+        self.heard = 0  # the cuts the other members published
+        self.published: list[int] = []
         self.counts = 0
         self.left = 0
 
-    def count(self) -> int:
+    def count(self) -> tuple[int, int]:
         self.counts += 1
-        return self.members
+        return self.members, self.heard
+
+    def publish(self, cuts: int) -> None:
+        self.published.append(cuts)
 
     def leave(self) -> None:
         self.left += 1
@@ -229,6 +248,44 @@ def test_the_limiter_counts_its_peers_once_a_second() -> None:
     now[0] = 3 * CENSUS_EVERY
     limiter.reserve()
     assert census.counts == 3  # no census outside a run
+
+
+def test_a_peers_cut_is_heard_and_own_cuts_are_told() -> None:
+    """A peer's published cut cuts this pace as its own refusal would (once: its episode);
+    this pace's cuts for its own throttles are published, a heard one is not."""
+    now = [0.0]
+    limiter = AdaptiveRateLimiter(40.0, clock=lambda: now[0])
+    census = FakeCensus(2)
+    census.heard = 5  # cuts made before this run joined: old news
+
+    def answered_for(seconds: float) -> None:
+        """Calls at the pace for ``seconds``, every one answered."""
+        end = now[0] + seconds
+        while now[0] < end:
+            now[0] = limiter.reserve() or 0.0
+            limiter.answered(now[0])
+
+    with limiter.among_peers(lambda: census):
+        answered_for(8.0)
+        assert limiter.cuts == 0
+        held = limiter.rate
+        census.heard = 6
+        now[0] += CENSUS_EVERY
+        limiter.reserve()
+        assert limiter.cuts == 1
+        assert limiter.rate < held  # cut by its own rules (here: a start's)
+        assert census.published == []
+        census.heard = 7  # the other peer's cut of the same episode
+        now[0] += CENSUS_EVERY
+        limiter.reserve()
+        assert limiter.cuts == 1
+        answered_for(30.0)
+        sent = limiter.reserve()
+        assert sent is not None
+        now[0] = sent
+        limiter.throttled(sent)  # its own refusal, a new episode
+        assert limiter.cuts == 2
+        assert census.published == [1]
 
 
 def test_no_census_leaves_the_pace_alone() -> None:

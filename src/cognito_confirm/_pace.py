@@ -87,28 +87,22 @@ that was refused, if it had proved safe; else the one the episode taught)::
   ``RETURN_TRIES`` failed returns live traffic grew for good: the hold becomes
   ``FIRST * MARGIN * C`` (at most a halving) and the run ends.
 - So one isolated refusal costs a dip of ``LONE_QUIET + RETURN_TIME / 2`` s (for a web service
-  a halving, no deeper), and then at most one halving of the hold (none if the hold had proved
-  safe); refusals that go on take another
-  tenth of the pace every ``RECUT`` s or more; and the hold is back within seconds of the last
-  refusal, without probing above it.
+  a halving, no deeper), and then at most one halving of the hold (none if it had proved safe);
+  refusals that go on take another tenth of the pace every ``RECUT`` s or more; and the hold
+  is back within seconds of the last refusal, without probing above it.
 - ``rate`` is the user's ceiling and the pace starts there; ``None`` means no ceiling of the
   user's, not "no pacing": the pace starts at Cognito's default quota and learns the same way.
 
-**Several processes** (issue #16: a split input file, a Job with parallelism 4) share the
-quota. On one host each knows how many bulk runs pace it (``_peers``'s census, counted every
-``_ratelimit.CENSUS_EVERY`` s), and ``peers_changed`` scales its pace to its share: N starts at
-once take one start's pace, a process that ends leaves its share to the others at once (they
-found it by probing, at ``GROWTH`` a second), and a probe grows ``GROWTH / N`` (N at once grow
-as one). A start refused before 50 of its calls got through (processes on other hosts) holds
-at ``SHARED * MARGIN`` times its share of what the bucket gave. 40 seeds, 2 / 4 processes beside
-live 20/s: 0.910 / 0.863 of the room and 0.54% / 0.85% of live throttled without the census,
-0.954 / 0.942 and 0.56% / 0.65% with it (``docs/benchmarks.md``).
+**Several processes** share the quota: on one host a census counts them (``_peers``, whose
+docstring has the rules and figures) and ``peers_changed`` makes the pace this one's share. A
+busy start refused before its share of ``ASSUMED_BURST`` calls got through (others emptied the
+bucket: processes on other hosts) holds at ``SHARED * MARGIN`` times its share of what it gave.
 
 The constants were chosen with ``python3 -m benchmarks.pacer_sim 10``: this pacer on a virtual
 clock against a 50/s token bucket with a burst of 50 (or fixed one-second windows), 30 ms
 latency, 16 workers, 2,000 users, live sign-ups Poisson (at 20/s unless named) and never
 retried, 10 seeds; ``docs/benchmarks.md`` says what each constant's alternatives did. Medians
-over the seeds, the worst seed in brackets (processes: before the shared start -> now)::
+over the seeds, the worst seed in brackets (processes: on their own -> counted)::
 
     scenario                       migration rate              live sign-ups throttled
     live 20/s, rate=40 (default)   1.00 of what live leaves    0.30% (0.67%)
@@ -118,8 +112,8 @@ over the seeds, the worst seed in brackets (processes: before the shared start -
     fixed 1 s windows, rate=60     0.88 of the quota           (0.4% of calls throttled)
     live for 30 s, then none       the last quarter at 48.6/48.0/s of 50 (rate=60/None)
     growth 10->30/s at 20 s        0.95                        after it: 1.30% worst seed
-    2 processes, live 20/s         0.88 -> 0.96                0.77% (1.29%) -> 0.54% (0.84%)
-    4 processes, live 20/s         0.79 -> 0.95                1.33% (1.82%) -> 0.84% (1.45%)
+    2 processes, live 20/s         0.88 -> 0.97                0.77% (1.29%) -> 0.40% (0.61%)
+    4 processes, live 20/s         0.79 -> 0.94                1.33% (1.82%) -> 0.17% (0.43%)
 
     spikes (inside them)           migration rate              in-spike throttled (floor)
     15->45/s 5 s every 20 s        0.80                        4.0% (5.1%)    3.0%
@@ -247,7 +241,8 @@ class Pace:
         self._returned = False  # the current hold is a return's, not yet SAFE seconds old
         self._answers: deque[float] = deque()
         self._throttled_at: deque[float] = deque()
-        self._growth = GROWTH  # a second, divided among the processes counted (peers_changed)
+        # A probe's growth a second and the start's burst: shares of the processes counted.
+        self._growth, self._burst = GROWTH, ASSUMED_BURST
 
     def rate_at(self, now: float) -> float:
         """The pace at ``now``, as the last cut and the time since decide it."""
@@ -313,12 +308,13 @@ class Pace:
 
     def peers_changed(self, before: int, after: int, now: float) -> None:
         """The bulk runs pacing this quota on this host went from ``before`` to ``after``: the
-        pace, the hold a run returns to and a probe's growth become this process's new share."""
+        pace, the hold a run returns to, a probe's growth and the start's share of the burst
+        become this process's new share."""
         self.finish_return(now)
         share = before / after
         self._settle = max(MIN_RATE, min(self._settle * share, self._ceiling))
         self._restore *= share
-        self._growth = GROWTH / after
+        self._growth, self._burst = GROWTH / after, ASSUMED_BURST / after
 
     def answered(self, now: float) -> None:
         """Learn from a call Cognito answered at ``now`` without throttling it."""
@@ -326,13 +322,17 @@ class Pace:
         self._admitted += 1
         _trim(self._answers, now - WINDOW)
 
-    def throttled(self, sent_at: float, now: float) -> tuple[float, float] | None:
-        """Learn from a call sent at ``sent_at`` that Cognito throttled (reported at ``now``).
+    def throttled(
+        self, sent_at: float, now: float, *, heard: bool = False
+    ) -> tuple[float, float] | None:
+        """Learn from a call sent at ``sent_at`` that Cognito throttled (reported at ``now``;
+        ``heard``: a peer's, cut for by that peer, not one of this process's calls).
 
         Returns the refused call's rate and the pace after the cut, or None when the refusal
         cut nothing (its episode was cut for already).
         """
-        self._throttled_at.append(now)
+        if not heard:
+            self._throttled_at.append(now)
         _trim(self._throttled_at, now - WINDOW)
         _trim(self._answers, now - WINDOW)
         self.finish_return(sent_at)
@@ -418,7 +418,7 @@ class Pace:
         bucket and the default quota since the start), times that quota."""
         elapsed = sent_at - self._started
         busy = now - self.waited < WINDOW and self._admitted >= BUSY * self._settle * elapsed
-        if not busy or self._admitted >= ASSUMED_BURST:
+        if not busy or self._admitted >= self._burst:
             return None
         return self._admitted * DEFAULT_QUOTA / (ASSUMED_BURST + DEFAULT_QUOTA * elapsed)
 
@@ -430,7 +430,7 @@ class Pace:
         """
         elapsed = sent_at - self._started
         busy = self._admitted >= BUSY * self._settle * elapsed  # the whole start, not a window
-        drained = (self._admitted - ASSUMED_BURST) / elapsed
+        drained = (self._admitted - self._burst) / elapsed
         if busy and drained >= FIRST * measured / 2:
             return min(measured, drained)
         return FIRST * measured

@@ -60,15 +60,19 @@ HEADROOM: Final = 1.25
 """Calls in flight: the pace times the latency measured, times this (latency varies, and a
 probe raises the pace), plus ``SPARE``."""
 SPARE: Final = 2
-CENSUS_EVERY: Final = 1.0
-"""Seconds between counts of the bulk runs that pace the same quota on this host (``_peers``)."""
+CENSUS_EVERY: Final = 0.2
+"""Seconds between counts of the bulk runs that pace the same quota on this host (``_peers``):
+a peer's cut reaches the others this late at most."""
 
 
 class Peers(Protocol):
     """A census of the processes pacing one quota (``_peers.Census``; the simulation's own)."""
 
-    def count(self) -> int:
-        """The members alive now, this one included."""
+    def count(self) -> tuple[int, int]:
+        """The members alive now (this one included), and the cuts the others published."""
+
+    def publish(self, cuts: int) -> None:
+        """Tell the others this member has cut its pace ``cuts`` times for its own throttles."""
 
     def leave(self) -> None:
         """Stop counting this one."""
@@ -116,6 +120,8 @@ class AdaptiveRateLimiter:
         self._census: Peers | None = None
         self._census_due = -math.inf
         self._peers = 1
+        self._heard = -1  # the peers' cuts at the last count (-1: not counted yet)
+        self._published = 0  # this process's cuts for its own throttles, told to the peers
         self._runs = 0
         self.throttles = 0
         self.cuts = 0
@@ -184,7 +190,13 @@ class AdaptiveRateLimiter:
             self._pace.stand_still(idle)
         if self._census is not None and now >= self._census_due:
             self._census_due = now + CENSUS_EVERY
-            self._count_peers(self._census.count(), now)
+            peers, cuts = self._census.count()
+            self._count_peers(peers, now)
+            if cuts > self._heard >= 0:
+                # A peer cut for a throttle: the bucket is dry for everyone, so cut as if
+                # this process had been refused (its own rules say by how much).
+                self._cut(now, now, heard=True)
+            self._heard = cuts
         self._pace.finish_return(now)
         start = max(now, self._next_slot)
         gap = 1.0 / self._rate_at(start)
@@ -210,6 +222,7 @@ class AdaptiveRateLimiter:
         if not self._runs:
             self._census = join()
             self._census_due = -math.inf
+            self._heard = -1
         self._runs += 1
         try:
             yield
@@ -260,16 +273,24 @@ class AdaptiveRateLimiter:
         self.throttles += 1
         now = self._clock()
         self._measure(sent_at, now)
-        cut = self._pace.throttled(sent_at, now)
+        if self._cut(sent_at, now, heard=False) and self._census is not None:
+            self._published += 1
+            self._census.publish(self._published)
+
+    def _cut(self, sent_at: float, now: float, *, heard: bool) -> bool:
+        """Cut the pace for a refusal (``heard``: a peer's); whether the pace was cut."""
+        cut = self._pace.throttled(sent_at, now, heard=heard)
         if cut is None:
-            return
+            return False
         rate, settle = cut
         self._next_slot = max(self._next_slot, now + 1.0 / self._rate_at(now))
         self.cuts += 1
         self.epoch += 1
         logger.info(
-            "throttled by Cognito: pace cut from %.1f to %.1f calls/s (cut %d)",
+            "throttled by Cognito%s: pace cut from %.1f to %.1f calls/s (cut %d)",
+            " (a peer on this host was)" if heard else "",
             rate,
             settle,
             self.cuts,
         )
+        return True
