@@ -11,7 +11,10 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import stat
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,6 +96,34 @@ def test_a_member_that_died_is_not_counted_and_its_file_goes(
     assert member.count() == (1, 0)
     assert not dead.exists()
     assert creating.exists()
+
+
+def test_a_member_killed_with_9_is_counted_until_it_dies(
+    tmp_path: Path, members: list[Census]
+) -> None:
+    """The kernel drops a killed process's lock: that is what tells the living from the dead."""
+    directory = tmp_path / "peers"
+    member = join(directory, members)
+    holder = (
+        "import fcntl, os, sys\n"
+        f"fd = os.open({str(directory / ('99-other' + SUFFIX))!r}, os.O_CREAT | os.O_WRONLY)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "print('locked', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", holder],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "locked\n"
+        assert member.count() == (2, 0)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert member.count() == (1, 0)
+    assert peer_files(directory) == [member.name]
 
 
 def test_a_directory_others_can_write_to_is_refused(

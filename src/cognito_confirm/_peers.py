@@ -82,6 +82,11 @@ class Census:
     def __repr__(self) -> str:
         return f"<Census {self._directory} member={self._name}>"
 
+    @property
+    def name(self) -> str:
+        """This member's file in the directory."""
+        return self._name
+
     @classmethod
     def join(cls, directory: Path) -> Census | None:
         """Count this process among the members of ``directory`` until ``leave()``."""
