@@ -83,6 +83,7 @@ class Setting:
         grow_to: The live rate after the growth.
         processes: Migration processes at once, each its own pacer, ``concurrency`` workers
             and ``users / processes`` users (the same quota and live traffic).
+        stagger: Seconds from one process's start to the next's.
     """
 
     rate: float | None = 40.0
@@ -96,6 +97,7 @@ class Setting:
     grow_at: float = math.inf
     grow_to: float = 0.0
     processes: int = 1
+    stagger: float = 0.0
 
     def live_rate(self, now: float) -> float:
         """Live sign-ups per second at ``now``."""
@@ -224,7 +226,6 @@ class _Process:
         self.calls = 0
         self.throttled = 0
         self.run = pacer.among_peers(census.join)
-        self.run.__enter__()
 
 
 class _Simulation:
@@ -274,9 +275,8 @@ class _Simulation:
         heapq.heappush(self.events, (when, next(self.seq), action))
 
     def run(self) -> Outcome:
-        for process in self.processes:
-            for _ in range(self.setting.concurrency):
-                self.start_user(process)
+        for index, process in enumerate(self.processes):
+            self.at(index * self.setting.stagger, functools.partial(self.start, process))
         if self.setting.live_peak > 0:
             self.at(self.rng.expovariate(self.setting.live_peak), self.live_arrival)
         while self.events and self.done < self.setting.users:
@@ -328,6 +328,11 @@ class _Simulation:
         if self.now >= setting.grow_at + 5.0:
             self.late_calls += 1
             self.late_throttled += not admitted
+
+    def start(self, process: _Process) -> None:
+        process.run.__enter__()
+        for _ in range(self.setting.concurrency):
+            self.start_user(process)
 
     def start_user(self, process: _Process) -> None:
         if process.next_user >= process.users:
@@ -421,6 +426,7 @@ SCENARIOS: dict[str, Setting] = {
     "growth 10->30/s at 20 s": Setting(live=10.0, grow_at=20.0, grow_to=30.0),
     "2 processes, live 20/s": Setting(processes=2),
     "4 processes, live 20/s": Setting(processes=4),
+    "4 processes 15 s apart, live 20/s": Setting(processes=4, stagger=15.0),
 }
 
 

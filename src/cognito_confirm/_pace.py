@@ -112,8 +112,8 @@ over the seeds, the worst seed in brackets (processes: on their own -> counted):
     fixed 1 s windows, rate=60     0.88 of the quota           (0.4% of calls throttled)
     live for 30 s, then none       the last quarter at 48.6/48.0/s of 50 (rate=60/None)
     growth 10->30/s at 20 s        0.95                        after it: 1.30% worst seed
-    2 processes, live 20/s         0.88 -> 0.97                0.77% (1.29%) -> 0.40% (0.61%)
-    4 processes, live 20/s         0.79 -> 0.94                1.33% (1.82%) -> 0.17% (0.43%)
+    2 processes, live 20/s         0.88 -> 0.96                0.77% (1.29%) -> 0.18% (0.50%)
+    4 processes, live 20/s         0.79 -> 0.92                1.33% (1.82%) -> 0.30% (0.49%)
 
     spikes (inside them)           migration rate              in-spike throttled (floor)
     15->45/s 5 s every 20 s        0.80                        4.0% (5.1%)    3.0%
