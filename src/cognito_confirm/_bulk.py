@@ -219,9 +219,6 @@ class ResultStream:
         # event loop for each hand-over; reading stays bounded by twice the concurrency.
         work_in, work_out = anyio.create_memory_object_stream[_Work](self._concurrency)
         self._results = results_out
-        if self._census is not None:
-            census = self._census
-            self._peers.enter_context(self.limiter.among_peers(lambda: Census.join(census)))
         self._fan_out = anyio.CapacityLimiter(1)  # slow start: see _verdict
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
@@ -231,6 +228,9 @@ class ResultStream:
             task_group.start_soon(self._produce, work_in, results_in.clone())
             for _ in range(self._concurrency):
                 task_group.start_soon(self._work, work_out.clone(), results_in.clone())
+        if self._census is not None:  # before any worker runs; __aexit__ leaves it
+            census = self._census
+            self._peers.enter_context(self.limiter.among_peers(lambda: Census.join(census)))
         return self
 
     async def __aexit__(
