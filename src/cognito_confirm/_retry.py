@@ -158,15 +158,13 @@ async def call_with_retries(
         sent_at = await _slot(limiter, budget.wait_until(), gate)
         if sent_at is None or budget.expired() or (gate is not None and gate.stopped):
             if gate is not None:
-                gate.cut_short(probe=probe, sent=False)
+                gate.cut_short(probe=probe, sent=False, key=username)
             return budget.ended(_unsent(error, limiter, gate, username, deadline), attempts)
         attempts += 1
         if gate is not None:
-            gate.sending()
+            gate.sending(username)
         called_at = loop_time()
-        value, error = await _call(
-            operation, username, called_at, _time_left(budget, gate), gate, probe
-        )
+        value, error = await _call(operation, username, called_at, budget.remaining(), gate, probe)
         unanswered = error is not None and _unanswered(error)
         _report(limiter, gate, sent_at, error, username, probe=probe)
         if error is None:
@@ -276,7 +274,7 @@ async def _call(
     probe: bool,
 ) -> tuple[_T | None, CognitoConfirmError | None]:
     """Make one call at ``called_at``: its value, or its error (a ``TransportError`` when cut
-    at ``time_left``)."""
+    at ``time_left``, the user's timeout; the run's outage budget is ``CallGate.watch()``'s)."""
     try:
         if time_left is None:
             return await translated(operation, username), None
@@ -288,18 +286,10 @@ async def _call(
         return None, error
     except BaseException:
         if gate is not None:
-            gate.cut_short(probe=probe, sent=True)
+            gate.cut_short(probe=probe, sent=True, key=username)
         raise
     msg = f"no answer within the retry policy's timeout ({time_left:.1f} s were left)"
     return None, TransportError(msg, username=username)
-
-
-def _time_left(budget: _Budget, gate: CallGate | None) -> float | None:
-    """How long a call may take: the user's timeout, and the run's outage budget."""
-    left = budget.remaining()
-    if gate is None:
-        return left
-    return gate.time_left() if left is None else min(left, gate.time_left())
 
 
 def _unanswered(error: CognitoConfirmError) -> bool:
@@ -357,7 +347,7 @@ def _report(
     if error is not None and _unanswered(error):
         gate.unanswered(username, probe=probe)
     else:
-        gate.answered()
+        gate.answered(username)
 
 
 def _request_id(response: object) -> str | None:
