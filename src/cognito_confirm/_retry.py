@@ -305,11 +305,16 @@ async def _slot(
     if limiter is None:
         return 0.0
     max_wait = None if deadline is None else max(0.0, deadline - loop_time())
-    if gate is None or limiter.wait_time() == 0:
-        # No wait to interrupt: a cancel scope per call costs more than the rest of the engine.
+    if gate is None:
         return await limiter.acquire(max_wait)
+    epoch = limiter.epoch
+    slot, now = limiter.claim(max_wait)
+    if slot is None or slot <= now:
+        # Due now: the call goes at once, with neither a cancel scope nor a trip through the
+        # event loop (5 us and 26k instructions a user on an instant client): the call yields.
+        return slot
     with gate.interruptible() as scope:
-        granted = await limiter.acquire(max_wait)
+        granted = await limiter.wait_for(slot, now, epoch, max_wait)
     return None if scope.cancel_called else granted
 
 
