@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
 
 import anyio
 
+from ._answers import MAPPING
 from ._clock import now as loop_time
 from ._errors import (
     CognitoConfirmError,
@@ -357,7 +358,7 @@ def _report(
 
 def _request_id(response: object) -> str | None:
     """The request id botocore puts in every response's ``ResponseMetadata``."""
-    if not isinstance(response, Mapping):
+    if not isinstance(response, MAPPING):
         return None
     request_id = response.get("ResponseMetadata", {}).get("RequestId")
     return str(request_id) if request_id else None
