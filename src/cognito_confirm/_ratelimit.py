@@ -137,7 +137,10 @@ class AdaptiveRateLimiter:
         """
         if self._latency is None:
             return cap
-        needed = math.ceil(round(self.rate * self._latency * HEADROOM, 6)) + SPARE
+        in_flight = self.rate * self._latency * HEADROOM
+        if in_flight >= cap:
+            return max(1, cap)  # as below, without rounding a figure the cap replaces
+        needed = math.ceil(round(in_flight, 6)) + SPARE
         return max(1, min(cap, needed))
 
     def _measure(self, sent_at: float, now: float) -> None:

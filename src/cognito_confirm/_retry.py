@@ -242,8 +242,10 @@ class _Budget:
         return self.started + self._held + self._timeout
 
     def wait_until(self) -> float | None:
-        ends = [t for t in (self._deadline, self._user_deadline()) if t is not None]
-        return min(ends, default=None)
+        ends = self._user_deadline()
+        if self._deadline is None:
+            return ends
+        return self._deadline if ends is None else min(self._deadline, ends)
 
     def remaining(self) -> float | None:
         ends = self._user_deadline()
