@@ -186,3 +186,23 @@ async def test_an_idle_run_starts_its_budget_at_its_next_call() -> None:
     assert not gate.overdue()
     assert gate.open
     assert (await gate.admit())[0] is Admission.GO
+
+
+@virtual_time
+async def test_watch_cuts_the_calls_in_flight_once_the_budget_is_spent() -> None:
+    """watch() waits while nothing is in flight, is put off by an answer, then gives up and
+    cuts exactly the calls still in flight, once."""
+    gate = CallGate(outage_budget=20)
+    cuts: list[tuple[object, ...]] = []
+    started = anyio.current_time()
+    async with anyio.create_task_group() as group:
+        group.start_soon(gate.watch, lambda users: cuts.append(tuple(users)))
+        await anyio.sleep(60)  # idle: no outage
+        assert cuts == []
+        gate.sending("a")
+        gate.sending("b")
+        await anyio.sleep(10)
+        gate.answered("b")  # the budget runs from here
+    assert cuts == [("a",)]
+    assert anyio.current_time() - started == pytest.approx(90)
+    assert isinstance(gate.unreachable, EndpointUnreachableError)

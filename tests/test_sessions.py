@@ -6,6 +6,7 @@ import aioboto3
 import pytest
 
 from cognito_confirm import AccessDeniedError, CognitoConfirmer, Outcome
+from cognito_confirm._client import _new_session
 from cognito_confirm.testing import FakeCognito
 
 
@@ -37,3 +38,16 @@ def test_anything_else_is_a_type_error_saying_what_to_pass(session: object) -> N
     """A session of another kind fails at construction, naming both kinds it takes."""
     with pytest.raises(TypeError, match=r"AioSession .* or an aioboto3 Session"):
         CognitoConfirmer("us-east-1_Abc", session=session)
+
+
+def test_the_confirmers_own_sessions_share_one_data_loader(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sessions made by confirmers share botocore's loader for their data path (the models are
+    parsed once a process), and a data path of their own gets a loader of its own."""
+    first, second = _new_session(None), _new_session(None)
+    assert first is not second
+    assert first.get_component("data_loader") is second.get_component("data_loader")
+    monkeypatch.setenv("AWS_DATA_PATH", "/nonexistent")
+    other = _new_session(None)
+    assert other.get_component("data_loader") is not first.get_component("data_loader")

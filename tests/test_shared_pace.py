@@ -45,14 +45,14 @@ async def test_confirm_and_stream_keep_one_pace(fake: FakeCognito) -> None:
     async with confirmer(fake, rate=200.0) as c:
         limiter = c.limiter
         reserved = []
-        original = limiter.reserve
+        original = limiter.claim  # what reserve() and acquire() take their slots from
 
-        def counting(max_wait: float | None = None) -> float | None:
-            slot = original(max_wait)
+        def counting(max_wait: float | None = None) -> tuple[float | None, float]:
+            slot, now = original(max_wait)
             reserved.append(slot)
-            return slot
+            return slot, now
 
-        limiter.reserve = counting  # type: ignore[method-assign]
+        limiter.claim = counting  # type: ignore[method-assign]
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(c.confirm, "user0")
             report = await c.confirm_many([f"user{n}" for n in range(1, 20)])

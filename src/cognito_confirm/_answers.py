@@ -18,7 +18,11 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["foreign_answer", "register_answer_check"]
+__all__ = ["MAPPING", "foreign_answer", "register_answer_check"]
+
+MAPPING: Final = (dict, Mapping)
+"""For ``isinstance``: botocore's answers are dicts, checked in C; ``Mapping`` alone goes
+through the ABC's Python ``__instancecheck__`` (0.3 us, four times a call)."""
 
 _JSON_TYPES: Final = frozenset(
     {"application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json"}
@@ -36,8 +40,10 @@ def foreign_answer(response: Mapping[str, Any]) -> str | None:
     did not come over HTTP (botocore's ``Stubber``, a test double) and is not judged.
     """
     metadata = response.get("ResponseMetadata")
-    headers = metadata.get("HTTPHeaders") if isinstance(metadata, Mapping) else None
-    if not isinstance(metadata, Mapping) or not isinstance(headers, Mapping):
+    if not isinstance(metadata, MAPPING):
+        return None
+    headers = metadata.get("HTTPHeaders")
+    if not isinstance(headers, MAPPING):
         return None
     if (
         headers.get("content-type") in _JSON_TYPES  # the usual answer, checked cheaply

@@ -28,6 +28,7 @@ from collections.abc import (
     AsyncIterable,
     AsyncIterator,
     Awaitable,
+    Collection,
     Iterable,
 )
 from contextlib import aclosing
@@ -159,6 +160,7 @@ class ResultStream:
         self._task_group: TaskGroup | None = None
         self._producer_scope: anyio.CancelScope | None = None
         self._worker_scopes: set[anyio.CancelScope] = set()
+        self._sent_by: dict[object, anyio.CancelScope] = {}  # user -> its worker's scope
         self._fan_out: anyio.CapacityLimiter | None = None
         self._results: MemoryObjectReceiveStream[ConfirmResult] | None = None
 
@@ -225,6 +227,7 @@ class ResultStream:
         self._task_group = task_group
         self._producer_scope = anyio.CancelScope()
         async with results_in, work_out:
+            task_group.start_soon(self._gate.watch, self._cut)
             task_group.start_soon(self._produce, work_in, results_in.clone())
             for _ in range(self._concurrency):
                 task_group.start_soon(self._work, work_out.clone(), results_in.clone())
@@ -350,7 +353,9 @@ class ResultStream:
                         index, name = await _receive(work)
                     except anyio.EndOfStream:
                         return
+                    self._sent_by[name] = scope
                     result = await self._confirm_one(index, name)
+                    del self._sent_by[name]
                     if result is not None:
                         try:
                             await _send(results, result)
@@ -388,6 +393,19 @@ class ResultStream:
         if fatal is not None:
             self._fail(fatal)
         return confirmation.result if deliver else None
+
+    def _cut(self, users: Collection[object]) -> None:
+        """The outage budget is spent (``CallGate.watch``): stop, and cut the calls in flight.
+
+        Their users get no result, as when a call fails after the budget (``overdue()``): a
+        resumed run sends them. Each worker is cancelled whole, which is safe as the run stops.
+        """
+        assert self._gate.unreachable is not None  # noqa: S101 - the gate gave up first
+        self._fail(self._gate.unreachable)
+        for user in users:
+            scope = self._sent_by.get(user)
+            if scope is not None:
+                scope.cancel()
 
     def _fail(self, error: Exception) -> None:
         if self._failure is None:

@@ -7,7 +7,7 @@ them on a loop with virtual time (``looptime``): a 30 s outage budget is then te
 milliseconds and gives the same answer on a fast laptop and a loaded CI machine. asyncio's own
 loop reads ``time.monotonic()``, so in production nothing changes.
 
-Why asyncio's loop is asked first: a bulk run reads this clock about ten times per user (the
+Why asyncio's loop is asked first: a bulk run reads this clock about seven times per user (the
 pace, the gate, the retry budget), and ``anyio.current_time()`` finds the backend through
 sniffio on every read: 6 calls and ~1.5 us each, 40% of the engine's own CPU per user on an
 instant client. ``asyncio.get_running_loop().time()`` is what anyio's asyncio backend returns

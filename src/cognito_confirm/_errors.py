@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import botocore.exceptions
 
-from ._answers import foreign_answer
+from ._answers import MAPPING, foreign_answer
 
 if TYPE_CHECKING:
     from ._result import BulkReport
@@ -435,7 +435,7 @@ async def translated(operation: Callable[[], Awaitable[_T]], username: str | Non
         raise TransportError(str(exc), username=username) from exc
     except botocore.exceptions.ParamValidationError as exc:
         raise InvalidParameterError(str(exc), username=username) from exc
-    if isinstance(response, Mapping):
+    if isinstance(response, MAPPING):
         problem = foreign_answer(response)
         if problem is not None:
             raise _not_cognito(problem, response, username)

@@ -160,7 +160,10 @@ class AdaptiveRateLimiter:
         """
         if self._latency is None:
             return cap
-        needed = math.ceil(round(self.rate * self._latency * HEADROOM, 6)) + SPARE
+        in_flight = self.rate * self._latency * HEADROOM
+        if in_flight >= cap:
+            return max(1, cap)  # as below, without rounding a figure the cap replaces
+        needed = math.ceil(round(in_flight, 6)) + SPARE
         return max(1, min(cap, needed))
 
     def _measure(self, sent_at: float, now: float) -> None:
@@ -183,6 +186,14 @@ class AdaptiveRateLimiter:
 
         Synchronous, for callers that schedule their own waiting (the simulation does).
         """
+        return self.claim(max_wait)[0]
+
+    def claim(self, max_wait: float | None = None) -> tuple[float | None, float]:
+        """``reserve()``, and the clock's time it read: a slot not after that time is due now.
+
+        For a caller that goes at once when the slot is due (the retry loop) and waits with
+        ``wait_for()`` otherwise; the clock is read once.
+        """
         now = self._clock()
         idle = now - self._next_slot
         if idle > IDLE:
@@ -201,7 +212,7 @@ class AdaptiveRateLimiter:
         start = max(now, self._next_slot)
         gap = 1.0 / self._rate_at(start)
         if max_wait is not None and start - now > max_wait:
-            return None
+            return None, now
         slot = start
         if JITTER and gap >= JITTER_MIN_GAP and self._pace.exploring(start):
             slot += JITTER * gap * self._rng.random()
@@ -210,7 +221,7 @@ class AdaptiveRateLimiter:
         if slot > now:
             self._pace.waited = now
         self._next_slot = start + gap
-        return slot
+        return slot, now
 
     @contextlib.contextmanager
     def among_peers(self, join: Callable[[], Peers | None]) -> Iterator[None]:
@@ -248,19 +259,27 @@ class AdaptiveRateLimiter:
         With ``max_wait``, return None at once, without taking a slot, when the next slot is
         further away than that (``wait_time()`` says how far).
         """
-        while True:
-            epoch = self.epoch
-            slot = self.reserve(max_wait)
-            if slot is None:
-                return None
-            now = self._clock()
-            if slot <= now:
-                await anyio.lowlevel.checkpoint()
-                return slot
-            await self._sleep(slot - now)
-            if self.epoch == epoch:
-                return slot
-            # The pace was cut while this call waited: its slot belongs to the old pace.
+        epoch = self.epoch
+        slot, now = self.claim(max_wait)
+        if slot is None:
+            return None
+        if slot <= now:
+            await anyio.lowlevel.checkpoint()
+            return slot
+        return await self.wait_for(slot, now, epoch, max_wait)
+
+    async def wait_for(
+        self, slot: float, now: float, epoch: int, max_wait: float | None = None
+    ) -> float | None:
+        """Wait for a slot ``claim()`` gave at ``now`` in ``epoch``; as ``acquire()`` returns.
+
+        A cut of the pace meanwhile makes the slot stale: a new one is taken then.
+        """
+        await self._sleep(slot - now)
+        if self.epoch == epoch:
+            return slot
+        # The pace was cut while this call waited: its slot belongs to the old pace.
+        return await self.acquire(max_wait)
 
     def answered(self, sent_at: float) -> None:
         """Report a call granted at ``sent_at`` that Cognito answered without throttling it."""

@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
 
 import anyio
 
+from ._answers import MAPPING
 from ._clock import now as loop_time
 from ._errors import (
     CognitoConfirmError,
@@ -158,15 +159,13 @@ async def call_with_retries(
         sent_at = await _slot(limiter, budget.wait_until(), gate)
         if sent_at is None or budget.expired() or (gate is not None and gate.stopped):
             if gate is not None:
-                gate.cut_short(probe=probe, sent=False)
+                gate.cut_short(probe=probe, sent=False, key=username)
             return budget.ended(_unsent(error, limiter, gate, username, deadline), attempts)
         attempts += 1
         if gate is not None:
-            gate.sending()
+            gate.sending(username)
         called_at = loop_time()
-        value, error = await _call(
-            operation, username, called_at, _time_left(budget, gate), gate, probe
-        )
+        value, error = await _call(operation, username, called_at, budget.remaining(), gate, probe)
         unanswered = error is not None and _unanswered(error)
         _report(limiter, gate, sent_at, error, username, probe=probe)
         if error is None:
@@ -243,8 +242,10 @@ class _Budget:
         return self.started + self._held + self._timeout
 
     def wait_until(self) -> float | None:
-        ends = [t for t in (self._deadline, self._user_deadline()) if t is not None]
-        return min(ends, default=None)
+        ends = self._user_deadline()
+        if self._deadline is None:
+            return ends
+        return self._deadline if ends is None else min(self._deadline, ends)
 
     def remaining(self) -> float | None:
         ends = self._user_deadline()
@@ -276,7 +277,7 @@ async def _call(
     probe: bool,
 ) -> tuple[_T | None, CognitoConfirmError | None]:
     """Make one call at ``called_at``: its value, or its error (a ``TransportError`` when cut
-    at ``time_left``)."""
+    at ``time_left``, the user's timeout; the run's outage budget is ``CallGate.watch()``'s)."""
     try:
         if time_left is None:
             return await translated(operation, username), None
@@ -288,18 +289,10 @@ async def _call(
         return None, error
     except BaseException:
         if gate is not None:
-            gate.cut_short(probe=probe, sent=True)
+            gate.cut_short(probe=probe, sent=True, key=username)
         raise
     msg = f"no answer within the retry policy's timeout ({time_left:.1f} s were left)"
     return None, TransportError(msg, username=username)
-
-
-def _time_left(budget: _Budget, gate: CallGate | None) -> float | None:
-    """How long a call may take: the user's timeout, and the run's outage budget."""
-    left = budget.remaining()
-    if gate is None:
-        return left
-    return gate.time_left() if left is None else min(left, gate.time_left())
 
 
 def _unanswered(error: CognitoConfirmError) -> bool:
@@ -315,11 +308,16 @@ async def _slot(
     if limiter is None:
         return 0.0
     max_wait = None if deadline is None else max(0.0, deadline - loop_time())
-    if gate is None or limiter.wait_time() == 0:
-        # No wait to interrupt: a cancel scope per call costs more than the rest of the engine.
+    if gate is None:
         return await limiter.acquire(max_wait)
+    epoch = limiter.epoch
+    slot, now = limiter.claim(max_wait)
+    if slot is None or slot <= now:
+        # Due now: the call goes at once, with neither a cancel scope nor a trip through the
+        # event loop (5 us and 26k instructions a user on an instant client): the call yields.
+        return slot
     with gate.interruptible() as scope:
-        granted = await limiter.acquire(max_wait)
+        granted = await limiter.wait_for(slot, now, epoch, max_wait)
     return None if scope.cancel_called else granted
 
 
@@ -357,12 +355,12 @@ def _report(
     if error is not None and _unanswered(error):
         gate.unanswered(username, probe=probe)
     else:
-        gate.answered()
+        gate.answered(username)
 
 
 def _request_id(response: object) -> str | None:
     """The request id botocore puts in every response's ``ResponseMetadata``."""
-    if not isinstance(response, Mapping):
+    if not isinstance(response, MAPPING):
         return None
     request_id = response.get("ResponseMetadata", {}).get("RequestId")
     return str(request_id) if request_id else None
