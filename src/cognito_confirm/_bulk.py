@@ -34,7 +34,7 @@ from collections.abc import (
 from contextlib import aclosing
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Protocol, Self, TypeVar
+from typing import Final, Protocol, Self
 
 import anyio
 from anyio.abc import TaskGroup
@@ -44,6 +44,7 @@ from ._clock import now as loop_time
 from ._confirm import Confirmation
 from ._errors import ClientStateError, SetupError
 from ._gate import DEFAULT_OUTAGE_BUDGET, CallGate
+from ._handover import acquire_token, receive, send
 from ._peers import Census
 from ._ratelimit import AdaptiveRateLimiter
 from ._result import BulkReport, ConfirmResult
@@ -69,7 +70,6 @@ _CLOSE_TIMEOUT: Final = 5.0
 """Seconds an async input may take to close once the run is over (even a cancelled one)."""
 
 _Work = tuple[int, str]
-_T = TypeVar("_T")
 
 
 class ResultStream:
@@ -285,7 +285,7 @@ class ResultStream:
             msg = "iterate a ResultStream inside `async with confirmer.stream(...) as results:`"
             raise ClientStateError(msg)
         try:
-            return await _receive(self._results)
+            return await receive(self._results)
         except anyio.EndOfStream:
             pass
         # Raised here, outside the except clause, so the error keeps its own cause and context.
@@ -335,9 +335,9 @@ class ResultStream:
                         self._fail(error)
                         return
                     if settled is not None:
-                        await _send(results, settled)
+                        await send(results, settled)
                     else:
-                        await _send(work, (index, name))
+                        await send(work, (index, name))
 
     async def _work(
         self,
@@ -350,7 +350,7 @@ class ResultStream:
             async with work, results:
                 while not self._stopping:
                     try:
-                        index, name = await _receive(work)
+                        index, name = await receive(work)
                     except anyio.EndOfStream:
                         return
                     self._sent_by[name] = scope
@@ -358,7 +358,7 @@ class ResultStream:
                     del self._sent_by[name]
                     if result is not None:
                         try:
-                            await _send(results, result)
+                            await send(results, result)
                         except BaseException:
                             self._undelivered.append(result)
                             raise
@@ -367,7 +367,7 @@ class ResultStream:
         """Confirm one user in its turn: its result, or None for a user with none."""
         fan_out = self._fan_out
         assert fan_out is not None  # noqa: S101 - set by __aenter__
-        await _acquire(fan_out)
+        await acquire_token(fan_out)
         try:
             if self._stopping:  # read but never sent: a resumed run sends it
                 return None
@@ -411,40 +411,6 @@ class ResultStream:
         if self._failure is None:
             self._failure = error
         self.stop()
-
-
-async def _send(stream: MemoryObjectSendStream[_T], item: _T) -> None:
-    """Hand an item over, through the event loop only when the other side is not ready.
-
-    Every ``await send()`` yields to the loop first; at a thousand calls a second those extra
-    loop iterations break up aiobotocore's batching of socket reads and writes and cost more
-    CPU than the engine's own work (the overhead benchmark measures it).
-    """
-    try:
-        stream.send_nowait(item)
-    except anyio.WouldBlock:
-        await stream.send(item)
-
-
-async def _acquire(limiter: anyio.CapacityLimiter) -> None:
-    """Take a token for the current task, through the event loop only when none is free.
-
-    ``CapacityLimiter.acquire()`` always ends with a shielded checkpoint: a cancel scope and a
-    trip through the loop per user, 25 us of the engine's ~90 us per user on an instant client
-    (cProfile). The call that follows yields to the loop anyway; see ``_send``.
-    """
-    try:
-        limiter.acquire_nowait()
-    except anyio.WouldBlock:
-        await limiter.acquire()
-
-
-async def _receive(stream: MemoryObjectReceiveStream[_T]) -> _T:
-    """Take an item, through the event loop only when none is ready; see ``_send``."""
-    try:
-        return stream.receive_nowait()
-    except anyio.WouldBlock:
-        return await stream.receive()
 
 
 async def collect(stream: ResultStream) -> BulkReport:
