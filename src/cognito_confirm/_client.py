@@ -27,7 +27,7 @@ from ._clock import now as loop_time
 from ._confirm import confirm_user
 from ._errors import BOTOCORE_SETUP_EXCEPTIONS, ClientStateError, CredentialsError
 from ._gate import DEFAULT_OUTAGE_BUDGET
-from ._peers import census_directory
+from ._peers import census_of
 from ._quota import DEFAULT_RESERVE, QuotaReading, read_user_creation_quota
 from ._ratelimit import AdaptiveRateLimiter
 from ._result import BulkReport, ConfirmResult
@@ -345,11 +345,7 @@ class CognitoConfirmer:
         anything is sent.
         """
         metadata = check_client_metadata(client_metadata)
-        meta = self.client.meta  # an injected client's: a stand-in may lack the two
-        peers = census_directory(
-            str(getattr(meta, "region_name", self._region_name)),
-            str(getattr(meta, "endpoint_url", "")),
-        )
+        peers = census_of(self.client, self._region_name or "")
         confirm = functools.partial(
             confirm_user,
             self.client,

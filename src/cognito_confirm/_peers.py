@@ -40,7 +40,7 @@ from typing import Final
 if sys.platform != "win32":
     import fcntl
 
-__all__ = ["ENVIRONMENT", "Census", "census_directory"]
+__all__ = ["ENVIRONMENT", "USER_CREATION", "USER_UPDATE", "Census", "census_directory", "census_of"]
 
 logger = logging.getLogger("cognito_confirm")
 
@@ -48,19 +48,33 @@ ENVIRONMENT: Final = "COGNITO_CONFIRM_PEERS"
 """The environment variable that moves the census's directory, or turns it off (``off``)."""
 SUFFIX: Final = ".peer"
 """A member's file, once locked (a file still being created has another name)."""
+USER_CREATION: Final = "UserCreation"
+"""The quota category of AdminConfirmSignUp (and SignUp): bulk runs count themselves in it."""
+USER_UPDATE: Final = "UserUpdate"
+"""The quota category of AdminUpdateUserAttributes (the command line's ``--verify-email``)."""
 WIDTH: Final = 20
 """A member's file holds the cuts it made for its own throttles, in this many digits."""
 
 
-def census_directory(region: str, endpoint: str) -> Path | None:
-    """Where the processes confirming against ``region`` and ``endpoint`` count themselves, or
-    None when the census is off (``COGNITO_CONFIRM_PEERS=off``, or no ``fcntl``)."""
+def census_directory(region: str, endpoint: str, quota: str = USER_CREATION) -> Path | None:
+    """Where the processes calling ``region`` and ``endpoint`` under the ``quota`` category
+    count themselves, or None when the census is off (``COGNITO_CONFIRM_PEERS=off``, or no
+    ``fcntl``)."""
     setting = os.environ.get(ENVIRONMENT, "")
     if setting.lower() == "off" or sys.platform == "win32":
         return None
     base = Path(setting) if setting else Path(tempfile.gettempdir()) / f"cognito-confirm-{_uid()}"
-    key = hashlib.sha256(f"{region}\n{endpoint}".encode()).hexdigest()[:16]
-    return base / key
+    key = f"{region}\n{endpoint}" + ("" if quota == USER_CREATION else f"\n{quota}")
+    return base / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def census_of(client: object, region: str, quota: str = USER_CREATION) -> Path | None:
+    """``census_directory`` for an aiobotocore client's Region and endpoint (``region`` and
+    no endpoint where a stand-in client's ``meta`` lacks them)."""
+    meta = getattr(client, "meta", None)
+    return census_directory(
+        str(getattr(meta, "region_name", region)), str(getattr(meta, "endpoint_url", "")), quota
+    )
 
 
 def _uid() -> int:

@@ -21,6 +21,7 @@ from rich.console import Console
 
 from cognito_confirm import AccessDeniedError, CognitoConfirmer, ConfirmResult, Outcome
 from cognito_confirm import cli as cli_package
+from cognito_confirm._peers import USER_UPDATE, Census, census_directory
 from cognito_confirm.cli import commands, demo, display
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.cli.display import NoProgress, ProgressBar, make_display
@@ -298,6 +299,33 @@ def test_verify_email_marks_confirmed_users(
     assert verified == {"a": True, "b": True, "c": True, "ghost": None}
     assert "email verified" in result.stdout
     assert fake.stats().requests["AdminUpdateUserAttributes"] == 3
+
+
+@pytest.mark.usefixtures("in_process")
+def test_verify_email_paces_its_share_of_the_update_quota(
+    fake: FakeCognito, report: Path, tmp_path: Path
+) -> None:
+    """--verify-email counts itself among the runs on this host that update users in the
+    Region (the UserUpdate quota), apart from the confirmations' census, and leaves it."""
+    fake.add_users(["a", "b"])
+    region = fake.user_pool_id.partition("_")[0]
+    updates = census_directory(region, "local://fake-cognito", USER_UPDATE)
+    confirms = census_directory(region, "local://fake-cognito")
+    assert updates is not None
+    assert confirms is not None
+    assert updates != confirms
+    other = Census.join(updates)  # another process verifying e-mails
+    assert other is not None
+    try:
+        path = users_file(tmp_path, ["a", "b"])
+        result = confirm(fake, report, "--verify-email", "--verbose", "--input", path)
+        assert result.exit_code == 0, result.output
+        assert "processes pacing this quota on this host: 2 (were 1)" in result.stderr
+        assert result.stderr.count("processes pacing this quota on this host") == 2  # and back
+        assert other.count() == (1, 0)  # the run left
+        assert not list(confirms.glob("*.peer"))
+    finally:
+        other.leave()
 
 
 @pytest.mark.usefixtures("in_process")

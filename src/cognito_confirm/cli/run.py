@@ -195,6 +195,11 @@ class BulkRun:
         return self.tally
 
     async def _confirm_all(self) -> None:
+        verifying = self._verifier.counted() if self._verifier is not None else nullcontext()
+        with verifying:
+            await self._confirm_and_verify()
+
+    async def _confirm_and_verify(self) -> None:
         async with anyio.create_task_group() as email_stage:
             try:
                 async with self._confirmer.stream(

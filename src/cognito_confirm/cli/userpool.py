@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import random
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from contextlib import aclosing
+from contextlib import AbstractContextManager, aclosing, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Self, TypeVar
 
@@ -26,8 +26,10 @@ import anyio
 
 from .._client import CognitoConfirmer
 from .._errors import AccessDeniedError, CognitoConfirmError, SetupError
+from .._peers import USER_UPDATE, Census, census_of
 from .._ratelimit import AdaptiveRateLimiter
 from .._retry import RetryPolicy, call_with_retries
+from .._validation import region_of
 from .display import warning_line
 from .report import EmailCheck
 
@@ -139,6 +141,15 @@ class EmailVerifier:
         self._caller = PacedCaller(rate, retry=retry)
         self.limiter = self._caller.limiter
         self.fatal_error: SetupError | None = None
+        self._census = census_of(client, region_of(user_pool_id) or "", USER_UPDATE)
+
+    def counted(self) -> AbstractContextManager[None]:
+        """While a run verifies e-mails, count it among the runs on this host that update
+        users in this Region (``_peers``): several share the UserUpdate quota's pace."""
+        census = self._census
+        if census is None:
+            return nullcontext()
+        return self.limiter.among_peers(lambda: Census.join(census))
 
     async def verify(self, username: str) -> EmailCheck:
         """Mark this user's email verified; the outcome, never an exception, for one user."""
