@@ -121,7 +121,7 @@ class CallGate:
             self._down_since is None
             and not self._stopped
             and self.unreachable is None
-            and not self.overdue()
+            and not (self._unanswered and self.overdue())  # the clock only when it matters
         )
 
     def overdue(self) -> bool:
