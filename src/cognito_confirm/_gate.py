@@ -311,7 +311,8 @@ class CallGate:
         self._in_flight -= 1
         self._calling.discard(key)
         self._reports += 1
-        self._notify()
+        if self._changed is not None:
+            self._notify()
 
     def _give_up(self, now: float) -> None:
         if self.unreachable is None:
