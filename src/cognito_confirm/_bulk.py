@@ -350,30 +350,38 @@ class ResultStream:
             async with work, results:
                 while not self._stopping:
                     try:
-                        index, name = await receive(work)
+                        try:  # receive(), inline: one coroutine fewer a user
+                            index, name = work.receive_nowait()
+                        except anyio.WouldBlock:
+                            index, name = await work.receive()
                     except anyio.EndOfStream:
                         return
                     self._sent_by[name] = scope
-                    result = await self._confirm_one(index, name)
+                    result = await self._confirm_one(index, name, scope)
                     del self._sent_by[name]
                     if result is not None:
                         try:
-                            await send(results, result)
+                            try:  # send(), inline: one coroutine fewer a user
+                                results.send_nowait(result)
+                            except anyio.WouldBlock:
+                                await results.send(result)
                         except BaseException:
                             self._undelivered.append(result)
                             raise
 
-    async def _confirm_one(self, index: int, name: str) -> ConfirmResult | None:
-        """Confirm one user in its turn: its result, or None for a user with none."""
+    async def _confirm_one(self, index: int, name: str, worker: object) -> ConfirmResult | None:
+        """Confirm one user in its turn (``worker`` holds the token): its result, or None for a
+        user with none."""
         fan_out = self._fan_out
         assert fan_out is not None  # noqa: S101 - set by __aenter__
-        await acquire_token(fan_out)
+        await acquire_token(fan_out, worker)
         try:
             if self._stopping:  # read but never sent: a resumed run sends it
                 return None
             # Counted here rather than in a coroutine of its own: one fewer per user.
             self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            if self.in_flight > self.max_in_flight:
+                self.max_in_flight = self.in_flight
             try:
                 confirmation = await self._confirm(
                     name, index=index, limiter=self.limiter, gate=self._gate
@@ -381,7 +389,7 @@ class ResultStream:
             finally:
                 self.in_flight -= 1
         finally:
-            fan_out.release()
+            fan_out.release_on_behalf_of(worker)
         if isinstance(confirmation.error, NotSentError):
             return None
         deliver, fatal = self._judge.verdict(confirmation.error)

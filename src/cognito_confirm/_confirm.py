@@ -37,7 +37,7 @@ ALREADY_CONFIRMED_MESSAGE: Final = "already confirmed"
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: internal, and a frozen init costs time each user
 class Confirmation:
     """One user's result, with the error behind it when it is not ok.
 
@@ -104,25 +104,26 @@ def result_without_call(username: str, index: int, outcome: Outcome, reason: str
 
 def _logged(result: ConfirmResult) -> ConfirmResult:
     """``result``, after its one DEBUG line: every user's outcome is logged once, here."""
-    logger.debug("%s %s", result.outcome.value, result.username)
+    logger.debug("%s %s", result.outcome, result.username)  # a StrEnum: its value
     return result
 
 
 def _settled(username: str, index: int, attempts: Attempts[_T]) -> Confirmation:
     error = attempts.error
     outcome, message, user_status = _outcome_of(error)
+    # Positional, in the fields' order: keywords cost a frozen dataclass 0.4 us more a user.
     result = ConfirmResult(
         username,
         outcome,
-        error_code=None if error is None else error.code,
-        message=message,
-        attempts=attempts.attempts,
-        elapsed=attempts.elapsed,
-        index=index,
-        user_status=user_status,
-        request_id=attempts.request_id,
+        None if error is None else error.code,  # error_code
+        message,
+        attempts.attempts,
+        attempts.elapsed,
+        index,
+        user_status,
+        attempts.request_id,
     )
-    return Confirmation(_logged(result), None if result.ok else error)
+    return Confirmation(_logged(result), None if error is None or outcome.ok else error)
 
 
 def _outcome_of(error: CognitoConfirmError | None) -> tuple[Outcome, str | None, str | None]:

@@ -121,7 +121,7 @@ class CallGate:
             self._down_since is None
             and not self._stopped
             and self.unreachable is None
-            and not self.overdue()
+            and not (self._unanswered and self.overdue())  # the clock only when it matters
         )
 
     def overdue(self) -> bool:
@@ -311,7 +311,8 @@ class CallGate:
         self._in_flight -= 1
         self._calling.discard(key)
         self._reports += 1
-        self._notify()
+        if self._changed is not None:
+            self._notify()
 
     def _give_up(self, now: float) -> None:
         if self.unreachable is None:

@@ -92,7 +92,7 @@ class RetryPolicy:
         return (rng or random).uniform(0, ceiling)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: internal, and a frozen init costs 1 us a user
 class Attempts(Generic[_T]):
     """How the calls for one operation ended: its value, or the error the policy stopped at.
 
@@ -156,7 +156,7 @@ async def call_with_retries(
             if admission is Admission.GAVE_UP:
                 return budget.ended(gate.unreachable, attempts)
             probe = admission is Admission.PROBE
-        sent_at = await _slot(limiter, budget.wait_until(), gate)
+        sent_at = await _slot(limiter, budget.waits_end, gate)
         if sent_at is None or budget.expired() or (gate is not None and gate.stopped):
             if gate is not None:
                 gate.cut_short(probe=probe, sent=False, key=username)
@@ -224,40 +224,41 @@ class NotSentError(CognitoConfirmError):
 
 
 class _Budget:
-    """One user's clock: ``deadline`` for the waits, ``policy.timeout`` for everything."""
+    """One user's clock: ``deadline`` for the waits, ``policy.timeout`` for everything.
+
+    Attributes:
+        started: When the user's first wait began, on the loop's clock.
+        ends: When ``policy.timeout`` is spent, held time added; None: no timeout.
+        waits_end: When no wait may end after: the earlier of ``deadline`` and ``ends``.
+    """
 
     def __init__(self, policy: RetryPolicy, deadline: float | None) -> None:
         self.started = loop_time()
         self._deadline = deadline
-        self._timeout = policy.timeout
-        self._held = 0.0
+        # Kept as plain attributes, updated by ``hold()``: read once or twice a call.
+        self.ends = None if policy.timeout is None else self.started + policy.timeout
+        self.waits_end = self._waits_end()
+
+    def _waits_end(self) -> float | None:
+        if self._deadline is None:
+            return self.ends
+        return self._deadline if self.ends is None else min(self._deadline, self.ends)
 
     def hold(self, seconds: float) -> None:
         """Time the user spent held in an outage: not counted against ``policy.timeout``."""
-        self._held += seconds
-
-    def _user_deadline(self) -> float | None:
-        if self._timeout is None:
-            return None
-        return self.started + self._held + self._timeout
-
-    def wait_until(self) -> float | None:
-        ends = self._user_deadline()
-        if self._deadline is None:
-            return ends
-        return self._deadline if ends is None else min(self._deadline, ends)
+        if self.ends is not None:
+            self.ends += seconds
+            self.waits_end = self._waits_end()
 
     def remaining(self) -> float | None:
-        ends = self._user_deadline()
-        return None if ends is None else ends - loop_time()
+        return None if self.ends is None else self.ends - loop_time()
 
     def expired(self) -> bool:
-        remaining = self.remaining()
-        return remaining is not None and remaining <= 0
+        return self.ends is not None and self.ends <= loop_time()
 
     def too_late(self, pause: float) -> bool:
         """Whether a backoff of ``pause`` s would end after the deadline or the timeout."""
-        ends = self.wait_until()
+        ends = self.waits_end
         return ends is not None and loop_time() + pause > ends
 
     def ended(

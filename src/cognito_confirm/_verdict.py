@@ -104,7 +104,12 @@ class Judge:
     def verdict(self, error: CognitoConfirmError | None) -> tuple[bool, SetupError | None]:
         """For a user's final error (None: success): deliver its result?, and the error that
         stops the run, if one does."""
-        if error is None or about_one_user(error):
+        if error is None:  # the usual answer, in short: as below, with no trigger error
+            self.answered = self._succeeded = True
+            self._code, self._streak = None, 0
+            self._recent.append(False)
+            return True, None
+        if about_one_user(error):
             self.answered = True
             self._code, self._streak = None, 0
             return True, self._trigger_verdict(error)
