@@ -259,8 +259,8 @@ class AdaptiveRateLimiter:
         With ``max_wait``, return None at once, without taking a slot, when the next slot is
         further away than that (``wait_time()`` says how far).
         """
-        epoch = self.epoch
         slot, now = self.claim(max_wait)
+        epoch = self.epoch  # after the claim: a census count in it may have moved the pace
         if slot is None:
             return None
         if slot <= now:

@@ -311,8 +311,8 @@ async def _slot(
     max_wait = None if deadline is None else max(0.0, deadline - loop_time())
     if gate is None:
         return await limiter.acquire(max_wait)
-    epoch = limiter.epoch
     slot, now = limiter.claim(max_wait)
+    epoch = limiter.epoch  # after the claim, which a census count may have cut: its slot holds
     if slot is None or slot <= now:
         # Due now: the call goes at once, with neither a cancel scope nor a trip through the
         # event loop (5 us and 26k instructions a user on an instant client): the call yields.
