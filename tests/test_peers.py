@@ -158,6 +158,7 @@ def test_the_directory_follows_the_environment(
     assert here != census_directory("us-east-1", "http://127.0.0.1:5000")
     monkeypatch.setenv(ENVIRONMENT, "off")
     assert census_directory("us-east-1", "http://127.0.0.1:5000") is None
+    assert Census.join(None) is None  # off: no member, and a run paces alone
     monkeypatch.delenv(ENVIRONMENT)
     default = census_directory("us-east-1", "http://127.0.0.1:5000")
     assert default is not None

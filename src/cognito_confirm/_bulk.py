@@ -22,6 +22,7 @@ finish, then its own exception is raised (not wrapped in an ``ExceptionGroup``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import (
     AsyncGenerator,
@@ -147,8 +148,8 @@ class ResultStream:
         self._gate = CallGate(outage_budget=outage_budget)
         self._judge = Judge()
         self.limiter = limiter
-        self._peers = contextlib.ExitStack()
-        self._census = peers
+        self._census_directory = peers
+        self._membership = contextlib.ExitStack()  # of the census, while the run lasts
         self.read = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -231,9 +232,9 @@ class ResultStream:
             task_group.start_soon(self._produce, work_in, results_in.clone())
             for _ in range(self._concurrency):
                 task_group.start_soon(self._work, work_out.clone(), results_in.clone())
-        if self._census is not None:  # before any worker runs; __aexit__ leaves it
-            census = self._census
-            self._peers.enter_context(self.limiter.among_peers(lambda: Census.join(census)))
+        # Joined before any worker runs, last (nothing after it can fail); __aexit__ leaves.
+        join = functools.partial(Census.join, self._census_directory)
+        self._membership.enter_context(self.limiter.among_peers(join))
         return self
 
     async def __aexit__(
@@ -256,7 +257,7 @@ class ResultStream:
                 return None
             return await self._task_group.__aexit__(exc_type, exc, tb)
         finally:
-            self._peers.close()
+            self._membership.close()
             self._drain()
             self._exited = True
             logger.info(

@@ -102,9 +102,10 @@ class Census:
         return self._name
 
     @classmethod
-    def join(cls, directory: Path) -> Census | None:
-        """Count this process among the members of ``directory`` until ``leave()``."""
-        if sys.platform == "win32":  # pragma: no cover - census_directory() says None there
+    def join(cls, directory: Path | None) -> Census | None:
+        """Count this process among the members of ``directory`` until ``leave()``; None for
+        no directory (the census is off, ``census_directory``)."""
+        if directory is None or sys.platform == "win32":  # Windows: census_directory() is None
             return None
         try:
             _private_directory(directory.parent)

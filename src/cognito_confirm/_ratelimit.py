@@ -284,12 +284,7 @@ class AdaptiveRateLimiter:
     def answered(self, sent_at: float) -> None:
         """Report a call granted at ``sent_at`` that Cognito answered without throttling it."""
         now = self._clock()
-        # _measure(), inline: this runs once a call.
-        latency = now - sent_at if now > sent_at else 0.0
-        if self._latency is None:
-            self._latency = latency
-        else:
-            self._latency += LATENCY_WEIGHT * (latency - self._latency)
+        self._measure(sent_at, now)
         self._pace.answered(now)
 
     def throttled(self, sent_at: float) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import random
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from contextlib import AbstractContextManager, aclosing, nullcontext
+from contextlib import AbstractContextManager, aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Self, TypeVar
 
@@ -146,10 +146,7 @@ class EmailVerifier:
     def counted(self) -> AbstractContextManager[None]:
         """While a run verifies e-mails, count it among the runs on this host that update
         users in this Region (``_peers``): several share the UserUpdate quota's pace."""
-        census = self._census
-        if census is None:
-            return nullcontext()
-        return self.limiter.among_peers(lambda: Census.join(census))
+        return self.limiter.among_peers(functools.partial(Census.join, self._census))
 
     async def verify(self, username: str) -> EmailCheck:
         """Mark this user's email verified; the outcome, never an exception, for one user."""
