@@ -416,7 +416,9 @@ def test_refusals_within_recut_of_a_dip_cut_nothing_more() -> None:
 
 def test_a_refused_return_waits_twice_as_long_then_forgets_the_hold() -> None:
     """A return refused within SAFE of its end dips again and waits 2 * QUIET; after
-    RETURN_TRIES refused returns the safe hold is forgotten (live traffic grew for good)."""
+    RETURN_TRIES refused returns the safe hold is forgotten (live traffic grew for good) and
+    halved, not FIRST * MARGIN of the 30/s the last second let through (the dips refilled the
+    bucket, so that second's calls say little of the room)."""
     time = FakeTime()
     pacer = safe_hold(time, 30)
     pacer.throttled(time.now)
@@ -435,8 +437,8 @@ def test_a_refused_return_waits_twice_as_long_then_forgets_the_hold() -> None:
     answer(pacer, time, 30, 30)
     pacer.throttled(time.now)
     time.now += 2 * pace.QUIET + pace.RETURN_TIME
-    forgotten = pacer.rate
-    assert forgotten == pytest.approx(pace.FIRST * pace.MARGIN * 30 * 30 / 31, rel=0.02)
+    assert pacer.rate == pytest.approx(pace.HALVING * 30)
+    assert pace.HALVING * 30 < pace.FIRST * pace.MARGIN * 30 * 30 / 31
 
 
 def test_a_lone_refusals_return_refused_waits_as_long_as_a_run() -> None:

@@ -84,8 +84,8 @@ that was refused, if it had proved safe; else the one the episode taught)::
   spikes come back, and a probe that finds no room empties the bucket before the next one.
 - A return refused on the way up, or within ``SAFE`` s of its end, failed: the spike outlasted
   the wait, so the pace dips again (``CHAIN_CUT``) and the wait doubles. After
-  ``RETURN_TRIES`` failed returns live traffic grew for good: the hold becomes
-  ``FIRST * MARGIN * C`` (at most a halving) and the run ends.
+  ``RETURN_TRIES`` failed returns live traffic grew for good: the hold is halved (the dips
+  refilled the bucket, so C counts a burst) and the run ends.
 - So one isolated refusal costs a dip of ``LONE_QUIET + RETURN_TIME / 2`` s (for a web service
   a halving, no deeper), and then at most one halving of the hold (none if it had proved safe);
   refusals that go on take another tenth of the pace every ``RECUT`` s or more; and the hold
@@ -111,7 +111,7 @@ over the seeds, the worst seed in brackets (processes: on their own -> counted):
     no live, rate=60/200/None      0.99/0.93/0.99 of quota (0.2-1.8% of calls throttled)
     fixed 1 s windows, rate=60     0.88 of the quota           (0.4% of calls throttled)
     live for 30 s, then none       the last quarter at 48.6/48.0/s of 50 (rate=60/None)
-    growth 10->30/s at 20 s        0.95                        after it: 1.30% worst seed
+    growth 10->30/s at 20 s        0.96                        after it: 1.15% worst seed
     2 processes, live 20/s         0.88 -> 0.96                0.77% (1.29%) -> 0.18% (0.50%)
     4 processes, live 20/s         0.79 -> 0.92                1.33% (1.82%) -> 0.30% (0.49%)
 
@@ -343,7 +343,7 @@ class Pace:
         self._draining = True
         since = sent_at - self._phase_at
         if self._returning(since) or (self._returned and since < SAFE):
-            settle = self._return_refused(rate, measured)
+            settle = self._return_refused(rate)
         elif self._chain:
             # Refusals go on after the first (a spike): cut again, deep.
             self._chain += 1
@@ -389,7 +389,7 @@ class Pace:
         # The hold was not safe after all.
         return max(FIRST * measured, HALVING * rate), dip * rate
 
-    def _return_refused(self, rate: float, measured: float) -> float:
+    def _return_refused(self, rate: float) -> float:
         """The pace after a refusal while a run returned, or soon after it did."""
         self._draining = False
         if self._chain == 1:
@@ -406,7 +406,7 @@ class Pace:
             self._failed_returns = 0
             self._quiet = QUIET
             self._draining = True
-            return max(FIRST * measured, HALVING * rate)
+            return HALVING * rate
         # The spike outlasted the wait: dip again, and wait longer.
         self._chain = 2
         self._quiet *= 2
