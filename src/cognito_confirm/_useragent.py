@@ -8,18 +8,30 @@ benchmark's fake, 3,000 users), more than the whole bulk engine.
 
 The string depends on the client (its config, session and platform, all fixed when it is made)
 and on the set of botocore "features" in use: the client's own and those the current call
-registered in its context (a retry mode, a credential source). ``remember_user_agent`` keeps
-each client's strings by that set, in botocore's own order, so the header sent is the one
-botocore would have built, byte for byte (``tests/test_useragent.py`` compares them).
+registered in its context (a retry mode, a credential source; botocore 1.35, the oldest that
+aiobotocore 2.15 takes, has none). ``remember_user_agent`` keeps each client's strings by that
+set, in botocore's own order, so the header sent is the one botocore would have built, byte for
+byte (``tests/test_useragent.py`` compares them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from botocore.context import get_context
 from botocore.useragent import UserAgentString
+
+if TYPE_CHECKING:
+    from botocore.context import ClientContext
+
+try:
+    from botocore.context import get_context
+except ImportError:  # pragma: no cover - an older botocore (1.35) puts no features in the header
+
+    def get_context() -> ClientContext | None:
+        """No call context: the header has no features, and one string per client."""
+        return None
+
 
 __all__ = ["remember_user_agent"]
 
