@@ -33,6 +33,7 @@ from ._ratelimit import AdaptiveRateLimiter
 from ._result import BulkReport, ConfirmResult
 from ._retry import RetryPolicy
 from ._triage import SkipCheck
+from ._useragent import remember_user_agent
 from ._validation import check_client_metadata, check_user_pool_id, check_username, region_of
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ class CognitoConfirmer:
     checked to come from AWS, and one that does not raises ``EndpointNotCognitoError``.
 
     Botocore's retries are switched off on the client built here: ``retry`` is the one retry layer.
+    It also builds each distinct User-Agent header once rather than twice a call (``_useragent``).
 
     Every call this confirmer makes, ``confirm()`` and bulk runs alike, keeps one pace
     (``limiter``), which yields to the live sign-ups that share Cognito's UserCreation quota:
@@ -197,6 +199,7 @@ class CognitoConfirmer:
                 self._state = _State.CLOSED
                 raise
             self._exit_stack = stack
+            remember_user_agent(self._client)
         register_answer_check(self._client)
         if self._limiter is None:
             await self._pace_from_quota()
