@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -76,10 +77,14 @@ async def test_each_distinct_header_is_built_once(
 
 
 def test_a_client_without_botocores_builder_is_left_alone() -> None:
-    """A test double, or a builder already replaced, is not touched."""
+    """A test double's builder is not touched, and a client with none is no error."""
 
-    class Double:
-        _user_agent_creator = object()
+    def own() -> str:
+        return "a double's own"
 
-    remember_user_agent(Double())
+    builder = SimpleNamespace(to_string=own)
+    double = SimpleNamespace(_user_agent_creator=builder)
+    remember_user_agent(double)
     remember_user_agent(object())
+    assert double._user_agent_creator is builder
+    assert builder.to_string is own
