@@ -139,6 +139,14 @@ def complete_lines(report: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
 
 
+def wait_for(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` until it holds (a fake's state that another thread changes)."""
+    deadline = time.monotonic() + PROCESS_TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 def wait_until(
     condition: Callable[[], bool], process: subprocess.Popen[str], *, may_exit: bool = False
 ) -> None:

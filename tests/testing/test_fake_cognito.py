@@ -371,6 +371,30 @@ async def test_stats_and_max_in_flight() -> None:
         assert fake.stats().max_in_flight == 0
 
 
+async def test_a_call_given_up_on_stays_in_flight_until_carried_out() -> None:
+    """A client that stops waiting leaves its call in flight: the fake carries it out after its
+    latency, as Cognito would, and only then counts it out."""
+    with FakeCognito(latency=0.3) as fake:
+        fake.add_user("alice")
+        assert fake.confirmations_in_flight() == 0
+        async with cognito(fake) as client:
+            async with anyio.create_task_group() as group:
+
+                async def confirm() -> None:
+                    await client.admin_confirm_sign_up(UserPoolId=POOL, Username="alice")
+
+                group.start_soon(confirm)
+                # The fake's own thread changes the count: polled.
+                while fake.confirmations_in_flight() == 0:  # noqa: ASYNC110
+                    await anyio.sleep(0.01)
+                group.cancel_scope.cancel()
+        assert fake.user_status("alice") == "UNCONFIRMED"
+        while fake.confirmations_in_flight():  # noqa: ASYNC110
+            await anyio.sleep(0.01)
+        assert fake.user_status("alice") == "CONFIRMED"
+        assert fake.stats().confirmations == {"alice": 1}
+
+
 def test_admin_endpoints(fake: FakeCognito) -> None:
     """The /_fake/ endpoints add users, reconfigure, report and reset stats over HTTP."""
     status, _, answer = raw_request(fake, "POST", "/_fake/users", {"usernames": ["a", "b"]})

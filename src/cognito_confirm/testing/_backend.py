@@ -162,6 +162,10 @@ class Backend:
         with self._lock:
             return self._store.status_counts()
 
+    def confirmations_in_flight(self) -> int:
+        with self._lock:
+            return self._in_flight
+
     def stats(self) -> FakeStats:
         with self._lock:
             snapshot = self._counters.snapshot()

@@ -265,6 +265,15 @@ class FakeCognito:
         """How many users have each status, e.g. ``{"CONFIRMED": 998, "UNCONFIRMED": 2}``."""
         return self._backend.status_counts()
 
+    def confirmations_in_flight(self) -> int:
+        """AdminConfirmSignUp calls received and not answered yet.
+
+        A client killed or cancelled mid-call leaves its calls here: the fake still carries
+        them out (after its ``latency``), as Cognito would, and answers into a closed
+        connection. Wait for 0 before reading ``stats()`` after such a client.
+        """
+        return self._backend.confirmations_in_flight()
+
     def stats(self) -> FakeStats:
         """A frozen snapshot of the counters."""
         return self._backend.stats()
