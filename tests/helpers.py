@@ -151,13 +151,9 @@ def wait_until(
     condition: Callable[[], bool], process: subprocess.Popen[str], *, may_exit: bool = False
 ) -> None:
     """Poll ``condition`` while ``process`` runs (its exit fails the test unless ``may_exit``)."""
-    deadline = time.monotonic() + PROCESS_TIMEOUT
-    while not condition():
-        if process.poll() is not None:
-            assert may_exit, process.communicate()
-            return
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
+    wait_for(lambda: condition() or process.poll() is not None)
+    if not condition():
+        assert may_exit, process.communicate()
 
 
 # --- the command line in-process, on virtual time -------------------------------------------
