@@ -18,7 +18,7 @@ import boto3
 import botocore.exceptions
 from aiobotocore.config import AioConfig
 
-from cognito_confirm import CognitoConfirmer, ResultStream
+from cognito_confirm import AdaptiveRateLimiter, CognitoConfirmer, ResultStream
 from cognito_confirm._client import DEFAULT_MAX_CONNECTIONS
 
 from .fakeproc import USER_POOL_ID
@@ -30,6 +30,14 @@ if TYPE_CHECKING:
 REGION: Final = "us-east-1"
 UNPACED: Final = 1_000_000.0
 """A ceiling so high that, against a fake with no quota, the library's pace never waits."""
+
+
+def unpaced() -> AdaptiveRateLimiter:
+    """A pacer at ``UNPACED`` from the start: the quota it assumes is as high (the library's
+    own starts no higher than Cognito's default 50/s and probes up)."""
+    return AdaptiveRateLimiter(UNPACED, quota=UNPACED)
+
+
 NO_RETRIES: Final[Mapping[str, Any]] = {"mode": "standard", "total_max_attempts": 1}
 _ALREADY_CONFIRMED: Final = "Current status is CONFIRMED"
 
@@ -93,7 +101,8 @@ def library(concurrency: int | None, rate: float | None) -> RunUsers:
     (``concurrency=None``: the library's default, as many in flight as the pace needs).
 
     ``rate=None`` is the library's "no ceiling of mine" (it still paces, from 50/s);
-    ``UNPACED`` is a ceiling so high the pace never waits against a fake with no quota.
+    ``UNPACED`` is a ceiling so high the pace never waits against a fake with no quota (its
+    pacer assumes as high a quota: the library's own starts no higher than Cognito's 50/s).
     """
 
     def run(endpoint_url: str, usernames: Sequence[str]) -> ClientRun:
@@ -111,6 +120,7 @@ async def _library(
         endpoint_url=endpoint_url,
         max_connections=connections,
         rate=rate,
+        limiter=unpaced() if rate == UNPACED else None,
         session=library_session(),
     ) as confirmer:
         clock = _Stopwatch()

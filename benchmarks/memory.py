@@ -24,7 +24,7 @@ import anyio
 
 from cognito_confirm import CognitoConfirmer
 
-from .alternatives import UNPACED
+from .alternatives import unpaced
 from .fakeproc import USER_POOL_ID
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def _peak_kib() -> int:
 
 async def _stream(count: int) -> MemoryRun:
     client = cast("CognitoIdentityProviderClient", _InstantClient())
-    async with CognitoConfirmer(USER_POOL_ID, client=client, rate=UNPACED) as confirmer:
+    async with CognitoConfirmer(USER_POOL_ID, client=client, limiter=unpaced()) as confirmer:
         baseline = _peak_kib()
         started = time.perf_counter()
         results = 0

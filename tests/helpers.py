@@ -20,7 +20,7 @@ import anyio.to_thread
 import boto3
 import pytest
 
-from cognito_confirm import CognitoConfirmer
+from cognito_confirm import AdaptiveRateLimiter, CognitoConfirmer
 from cognito_confirm._client import DEFAULT_READ_TIMEOUT
 from cognito_confirm.testing import FakeCognito
 from tests.virtual_time import VirtualTimeLoop, _JumpingSelector, local_client
@@ -70,6 +70,17 @@ class MotoPool:
         """Delete the pool and close the client."""
         self.idp.delete_user_pool(UserPoolId=self.pool_id)
         self.idp.close()
+
+
+UNPACED = 10_000.0
+"""A ceiling so high that, against a fake without a quota, no call waits for the pace."""
+
+
+def unpaced(rate: float = UNPACED) -> AdaptiveRateLimiter:
+    """A pacer that starts at ``rate``: the quota it assumes is as high (a fake without one).
+
+    A confirmer's own pacer starts no higher than Cognito's default 50/s and probes up."""
+    return AdaptiveRateLimiter(rate, quota=rate)
 
 
 def isolate_aws(patch: pytest.MonkeyPatch, directory: Path) -> None:

@@ -23,10 +23,9 @@ from cognito_confirm import (
     UserPoolNotFoundError,
 )
 from cognito_confirm.testing import FakeCognito
+from tests.helpers import UNPACED, unpaced
 from tests.virtual_time import local_client, virtual_time
 
-UNPACED = 10_000.0
-"""A ceiling so high the pace never waits against a fake without a quota."""
 FAST_RETRY = RetryPolicy(max_attempts=10, base_delay=0.02, max_delay=0.5)
 
 
@@ -39,7 +38,9 @@ def fake() -> FakeCognito:
 def confirmer(
     fake: FakeCognito, retry: RetryPolicy = FAST_RETRY, rate: float = UNPACED
 ) -> CognitoConfirmer:
-    return CognitoConfirmer(fake.user_pool_id, client=local_client(fake), retry=retry, rate=rate)
+    return CognitoConfirmer(
+        fake.user_pool_id, client=local_client(fake), retry=retry, limiter=unpaced(rate)
+    )
 
 
 @virtual_time

@@ -28,6 +28,7 @@ from cognito_confirm import (
 )
 from cognito_confirm._gate import CallGate
 from cognito_confirm.testing import FakeCognito
+from tests.helpers import unpaced
 from tests.virtual_time import local_client, virtual_time
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
@@ -44,7 +45,7 @@ def fake() -> FakeCognito:
 
 def confirmer(fake: FakeCognito, retry: RetryPolicy = FAST) -> CognitoConfirmer:
     client = local_client(fake, read_timeout=READ_TIMEOUT)
-    return CognitoConfirmer(fake.user_pool_id, client=client, retry=retry, rate=10_000)
+    return CognitoConfirmer(fake.user_pool_id, client=client, retry=retry, limiter=unpaced())
 
 
 async def run_all(

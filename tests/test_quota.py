@@ -17,7 +17,13 @@ from cognito_confirm import CognitoConfirmer, Outcome
 from cognito_confirm._quota import NOT_ASKED
 from cognito_confirm.cli.commands import cli
 from cognito_confirm.testing import FakeCognito, _model
-from tests.helpers import confirm_args, first_call_at_once, share_built_once, users_file
+from tests.helpers import (
+    confirm_args,
+    first_call_at_once,
+    share_built_once,
+    unpaced,
+    users_file,
+)
 from tests.virtual_time import local_client, virtual_time
 
 
@@ -53,6 +59,7 @@ async def test_auto_paces_at_the_applied_quota_less_the_reserve(
             assert c.quota is not None
             assert (c.quota.value, c.quota.source, c.quota.problem) == (100, "applied", None)
             assert c.limiter.max_rate == pytest.approx(80)
+            assert c.limiter.rate == pytest.approx(80)  # the quota read lets it start there
             assert (await c.confirm("alice")).outcome is Outcome.CONFIRMED
         requests = fake.stats().requests
     assert requests["GetServiceQuota"] == 1
@@ -203,7 +210,7 @@ async def test_sign_ups_and_confirmations_share_the_user_creation_quota() -> Non
     fake = FakeCognito(quota=2, burst=2)
     fake.add_users(["a", "b"])
     client = local_client(fake)
-    async with CognitoConfirmer(fake.user_pool_id, client=client, rate=10_000) as c:
+    async with CognitoConfirmer(fake.user_pool_id, client=client, limiter=unpaced()) as c:
         report = await c.confirm_many(["a", "b"])
     assert report.ok
     with pytest.raises(botocore.exceptions.ClientError) as caught:

@@ -29,8 +29,12 @@ class FakeTime:
         self.now += seconds
 
 
-def limiter(rate: float | None, time: FakeTime) -> AdaptiveRateLimiter:
-    return AdaptiveRateLimiter(rate, clock=time.clock, sleep=time.sleep, rng=random.Random(0))
+def limiter(
+    rate: float | None, time: FakeTime, quota: float = pace.DEFAULT_QUOTA
+) -> AdaptiveRateLimiter:
+    return AdaptiveRateLimiter(
+        rate, quota=quota, clock=time.clock, sleep=time.sleep, rng=random.Random(0)
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -115,6 +119,28 @@ async def test_no_ceiling_still_paces_from_the_default_quota_and_probes_up() -> 
     assert pacer.rate == pytest.approx(pace.DEFAULT_QUOTA * math.exp(10 * pace.GROWTH))
 
 
+@pytest.mark.parametrize("rate", [60.0, 200.0, 10_000.0])
+async def test_a_ceiling_above_the_quota_starts_at_the_quota_and_probes_up(rate: float) -> None:
+    """A start above the quota would empty its burst before a refusal could say how far it
+    overshot: the pace starts at the quota (Cognito's default unless told) and grows to the
+    ceiling while nothing is throttled."""
+    time = FakeTime()
+    pacer = limiter(rate, time)
+    assert (pacer.max_rate, pacer.rate) == (rate, pytest.approx(pace.DEFAULT_QUOTA))
+    time.now = 3
+    assert pacer.rate == pytest.approx(pace.DEFAULT_QUOTA * math.exp(3 * pace.GROWTH))
+    time.now = 1_000
+    assert pacer.rate == pytest.approx(rate)
+    told = limiter(rate, FakeTime(), quota=rate)
+    assert told.rate == pytest.approx(rate)
+
+
+@pytest.mark.parametrize("quota", [0.0, -1.0, math.inf, math.nan])
+def test_a_quota_that_is_not_a_rate_is_refused(quota: float) -> None:
+    with pytest.raises(ValueError, match="quota must be a positive number"):
+        AdaptiveRateLimiter(40, quota=quota)
+
+
 async def test_a_ceiling_is_never_exceeded() -> None:
     """A probe stops at the user's rate."""
     time = FakeTime()
@@ -170,10 +196,11 @@ def test_an_unused_pace_does_not_grow() -> None:
 
 
 def test_a_quick_first_throttle_is_trusted() -> None:
-    """Refused within QUICK_START of the start (no burst): hold at QUICK_MARGIN * capacity."""
+    """Refused within QUICK_START of the start (no burst): hold at QUICK_MARGIN * capacity.
+    (A start at 60/s takes a quota said to be as high: a wrong ``quota=``.)"""
     time = FakeTime()
-    pacer = limiter(60, time)
-    calls = busy_start(pacer, time, 0.83)  # 50 calls: fixed windows refuse the 51st
+    pacer = limiter(60, time, quota=60)
+    calls = busy_start(pacer, time, 0.83)  # 50 calls: fixed windows of 50 refuse the 51st
     pacer.throttled(time.now)
     capacity = calls * (1 - 1 / (calls + 1))
     assert pacer.rate == pytest.approx(pace.DRAIN * pace.QUICK_MARGIN * capacity, rel=0.01)

@@ -24,6 +24,7 @@ from cognito_confirm import (
 )
 from cognito_confirm._verdict import REPEATS, TRIGGER_START, Judge, about_one_user
 from cognito_confirm.testing import FakeCognito
+from tests.helpers import unpaced
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.01)
 NAMES = [f"u{n:03d}" for n in range(200)]
@@ -31,7 +32,7 @@ NAMES = [f"u{n:03d}" for n in range(200)]
 
 def confirmer(fake: FakeCognito, pool: str | None = None) -> CognitoConfirmer:
     return CognitoConfirmer(
-        pool or fake.user_pool_id, endpoint_url=fake.endpoint_url, retry=FAST, rate=10_000
+        pool or fake.user_pool_id, endpoint_url=fake.endpoint_url, retry=FAST, limiter=unpaced()
     )
 
 

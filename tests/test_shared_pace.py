@@ -17,6 +17,7 @@ from cognito_confirm import (
     ThrottledError,
 )
 from cognito_confirm.testing import FakeCognito
+from tests.helpers import unpaced
 from tests.virtual_time import local_client, virtual_time
 
 
@@ -42,7 +43,7 @@ def confirmer(fake: FakeCognito, **options: object) -> CognitoConfirmer:
 async def test_confirm_and_stream_keep_one_pace(fake: FakeCognito) -> None:
     """A stream and single confirmations draw on the confirmer's one limiter."""
     fake.add_users([f"user{n}" for n in range(20)])
-    async with confirmer(fake, rate=200.0) as c:
+    async with confirmer(fake, limiter=unpaced(200.0)) as c:
         limiter = c.limiter
         reserved = []
         original = limiter.claim  # what reserve() and acquire() take their slots from

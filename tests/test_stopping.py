@@ -25,7 +25,7 @@ import pytest
 
 from cognito_confirm import CognitoConfirmer, ConfirmResult, Outcome, RetryPolicy
 from cognito_confirm.testing import FakeCognito
-from tests.helpers import share_built_once
+from tests.helpers import share_built_once, unpaced
 from tests.virtual_time import local_client, virtual_time
 
 
@@ -48,7 +48,7 @@ def confirmer(fake: FakeCognito, rate: float = 10_000, **kwargs: object) -> Cogn
     return CognitoConfirmer(
         fake.user_pool_id,
         client=local_client(fake),
-        rate=rate,
+        limiter=unpaced(rate),
         **kwargs,  # type: ignore[arg-type]
     )
 

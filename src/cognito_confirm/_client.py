@@ -221,7 +221,7 @@ class CognitoConfirmer:
         except BaseException:
             await self.aclose()
             raise
-        self._limiter = AdaptiveRateLimiter(self.quota.pace(self._reserve))
+        self._limiter = AdaptiveRateLimiter(self.quota.pace(self._reserve), quota=self.quota.value)
 
     async def __aexit__(
         self,

@@ -40,7 +40,7 @@ from typing import Final, Protocol
 import anyio
 
 from ._clock import now as loop_time
-from ._pace import Pace
+from ._pace import DEFAULT_QUOTA, Pace
 
 __all__ = ["AdaptiveRateLimiter"]
 
@@ -89,6 +89,10 @@ class AdaptiveRateLimiter:
     Args:
         rate: The most calls per second the user allows; ``None`` for no ceiling of the
             user's (the pace still learns the quota).
+        quota: The account's UserCreation quota, as far as it is known (``rate="auto"`` reads
+            it; Cognito's default 50/s otherwise). The pace starts at ``rate``, but no higher
+            than this: a higher ceiling is reached by probing, 5% a second, not by emptying
+            the quota's burst in the first second (the ``_pace`` docstring has the figures).
         clock: Seconds, monotonic (default: the running loop's); injectable for simulations.
         sleep: How to wait; injectable likewise.
 
@@ -102,6 +106,7 @@ class AdaptiveRateLimiter:
         self,
         rate: float | None,
         *,
+        quota: float = DEFAULT_QUOTA,
         clock: Callable[[], float] = loop_time,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         rng: random.Random | None = None,
@@ -109,12 +114,15 @@ class AdaptiveRateLimiter:
         if rate is not None and not (rate > 0 and math.isfinite(rate)):
             msg = f"rate must be a positive number of requests per second or None, got {rate}"
             raise ValueError(msg)
+        if not (quota > 0 and math.isfinite(quota)):
+            msg = f"quota must be a positive number of requests per second, got {quota}"
+            raise ValueError(msg)
         self._max_rate = rate
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - spacing calls, not security
         now = clock()
-        self._pace = Pace(rate, now)
+        self._pace = Pace(rate, now, quota)
         self._next_slot = now
         self._latency: float | None = None
         self._census: Peers | None = None

@@ -22,10 +22,8 @@ from cognito_confirm.cli.userpool import (
     describe_pool,
 )
 from cognito_confirm.testing import FakeCognito
+from tests.helpers import UNPACED, unpaced
 from tests.virtual_time import local_client, virtual_time
-
-UNPACED = 10_000.0
-"""A ceiling so high that, against a fake without a quota, no call waits for the pace."""
 
 
 def confirmer_for(
@@ -34,10 +32,10 @@ def confirmer_for(
     """Over HTTP, or with ``local`` in-process on the loop's clock (``tests.virtual_time``)."""
     if local:
         return CognitoConfirmer(
-            pool_id or fake.user_pool_id, client=local_client(fake), rate=UNPACED
+            pool_id or fake.user_pool_id, client=local_client(fake), limiter=unpaced()
         )
     return CognitoConfirmer(
-        pool_id or fake.user_pool_id, endpoint_url=fake.endpoint_url, rate=UNPACED
+        pool_id or fake.user_pool_id, endpoint_url=fake.endpoint_url, limiter=unpaced()
     )
 
 

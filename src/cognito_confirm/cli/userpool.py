@@ -26,6 +26,7 @@ import anyio
 
 from .._client import CognitoConfirmer
 from .._errors import AccessDeniedError, CognitoConfirmError, SetupError
+from .._pace import DEFAULT_QUOTA
 from .._peers import USER_UPDATE, Census, census_of
 from .._ratelimit import AdaptiveRateLimiter
 from .._retry import RetryPolicy, call_with_retries
@@ -69,7 +70,8 @@ class PacedCaller:
     """
 
     def __init__(self, rate: float | None, *, retry: RetryPolicy | None = None) -> None:
-        self.limiter = AdaptiveRateLimiter(rate)
+        # The rates are this module's, below their quotas: the pace starts at them.
+        self.limiter = AdaptiveRateLimiter(rate, quota=rate or DEFAULT_QUOTA)
         self.retry = retry or RetryPolicy()
         self._rng = random.Random()  # noqa: S311 - backoff jitter, not security
 
