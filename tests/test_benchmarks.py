@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+from benchmarks import pacer_sweep
+
 from tests.test_layout import cycles
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,3 +150,16 @@ def test_benchmark_imports_go_down() -> None:
     assert "production" in graph["slow"]  # and absolute ones
     assert cycles(graph) == []
     assert {name for name, targets in graph.items() if "cli" in targets} == {"run"}
+
+
+def test_the_pacer_sweep_prints_a_line_per_shape_and_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python3 -m benchmarks.pacer_sweep``: each shape at each rate, medians and worst seed."""
+    monkeypatch.setattr(pacer_sweep, "SHAPES", {"steady 20/s": {"live": 20.0, "users": 300}})
+    monkeypatch.setattr(pacer_sweep, "RATES", (40.0, None))
+    header, *lines = pacer_sweep.sweep(2, workers=1)
+    assert header.split()[:3] == ["shape", "rate", "left"]
+    assert [line.split()[2] for line in lines] == ["40.0", "None"]
+    for line in lines:
+        left, share = (float(figure) for figure in line.split()[3:5])
+        assert 29 < left < 31  # the quota less live traffic's 20/s, on average
+        assert 0.5 < share < 1.2
