@@ -5,7 +5,7 @@
 rate, in the same simulation (a 50/s token bucket with a burst of 50 unless named, 30 ms calls,
 16 workers, 2,000 users, live sign-ups Poisson and never retried)::
 
-    python3 -m benchmarks.pacer_sweep        # 10 seeds a cell, both cores (about 20 s)
+    python3 -m benchmarks.pacer_sweep        # 10 seeds a cell, both cores (about 30 s)
     python3 -m benchmarks.pacer_sweep 40     # 40 seeds
 
 Each line: a shape at a rate, what live traffic left on average, the migration's share of it
@@ -34,6 +34,10 @@ SHAPES: dict[str, dict[str, Any]] = {
     "2 processes": {"processes": 2},
     "4 processes": {"processes": 4},
     "windows, live 20/s": {"quota": Quota(windows=True)},
+    # A slow trigger: as many workers as the engine would keep in flight at 40/s (rate x latency
+    # x 1.25 + 2), since the simulation's are fixed.
+    "slow 0.8 s, live 20": {"latency": 0.8, "concurrency": 42},
+    "slow 1.5 s, live 20": {"latency": 1.5, "concurrency": 77},
     "no live": {"live": 0.0},
 }
 
