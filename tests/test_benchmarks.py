@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from benchmarks import pacer_sweep
+from benchmarks import pacer_sweep, slow_live
 
 from tests.test_layout import cycles
 
@@ -163,3 +163,13 @@ def test_the_pacer_sweep_prints_a_line_per_shape_and_rate(monkeypatch: pytest.Mo
         left, share = (float(figure) for figure in line.split()[3:5])
         assert 29 < left < 31  # the quota less live traffic's 20/s, on average
         assert 0.5 < share < 1.2
+
+
+def test_slow_calls_beside_live_traffic_are_measured() -> None:
+    """``python3 -m benchmarks.slow_live``: every user confirmed, live traffic counted."""
+    record = slow_live.measure(0.05, 40)
+    assert record["failed"] == 0
+    assert record["per_second"] > 0
+    assert record["of_room"] == pytest.approx(record["per_second"] / 30)
+    assert 0 <= record["live_throttled"] <= record["live_sent"]
+    assert record["max_in_flight"] >= 1
