@@ -172,4 +172,4 @@ def test_slow_calls_beside_live_traffic_are_measured() -> None:
     assert record["per_second"] > 0
     assert record["of_room"] == pytest.approx(record["per_second"] / 30)
     assert 0 <= record["live_throttled"] <= record["live_sent"]
-    assert record["throttles"] >= 0 and record["cuts"] >= 0
+    assert 0 <= record["cuts"] <= record["throttles"]  # a cut follows a throttle
