@@ -56,11 +56,14 @@ class FakeSettings:
 
     Attributes:
         quota: AdminConfirmSignUp requests per second (token bucket, burst = quota), or None.
-        latency: Seconds the fake waits before answering each call.
+        latency: Seconds the fake waits before answering each call (before the quota).
+        trigger_latency: Seconds a post-confirmation trigger adds to each confirmation, after
+            the quota admitted it (a throttled call does not wait for it).
     """
 
     quota: float | None
     latency: float
+    trigger_latency: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,7 @@ class FakeProcess:
         config = {
             "quota": self.settings.quota,
             "latency": self.settings.latency,
+            "trigger_latency": self.settings.trigger_latency,
             "quota_windows": windows,
             "service_quota": service_quota,
             "service_quotas_denied": service_quotas_denied,
@@ -176,12 +180,14 @@ class FakeProcess:
             host="127.0.0.1",
             quota=self.settings.quota,
             latency=self.settings.latency,
+            trigger_latency=self.settings.trigger_latency,
         )
         return fake.start()
 
     def _arguments(self) -> list[str]:
         arguments = ["--host", "127.0.0.1", "--port", "0", "--pool-id", USER_POOL_ID]
         arguments += ["--latency", str(self.settings.latency)]
+        arguments += ["--trigger-latency", str(self.settings.trigger_latency)]
         if self.settings.quota is not None:
             arguments += ["--quota", str(self.settings.quota)]
         return arguments

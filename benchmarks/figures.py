@@ -29,6 +29,9 @@ PACE_MIN: Final = 0.9
 """Rate over the pace with slow calls and no concurrency given, at least."""
 PROCESSES_ROOM_MIN: Final = 0.85
 """Total rate of several processes over the 30/s live 20/s leaves, at least."""
+ROOM_MIN: Final = 0.85
+"""Migration rate over what steady live traffic leaves, at least (scenario 5's target; slow
+calls beside live traffic)."""
 
 
 @dataclass(frozen=True, slots=True)

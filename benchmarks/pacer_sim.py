@@ -76,7 +76,10 @@ class Setting:
         live_until: Seconds after which live traffic stops.
         users: Users the migration confirms.
         concurrency: Workers.
-        latency: Seconds per call.
+        latency: Seconds per call (half of them before the quota takes or refuses it).
+        trigger: Seconds a post-confirmation trigger adds to an admitted call, after the quota
+            took it (Cognito confirms the user, then runs the trigger): a refused call does not
+            wait for it.
         quota: The quota model.
         spikes: Live traffic's spikes, if any (``live`` is the rate between them).
         grow_at: When live traffic grows to ``grow_to`` per second, if it does.
@@ -92,6 +95,7 @@ class Setting:
     users: int = 2000
     concurrency: int = 16
     latency: float = 0.03
+    trigger: float = 0.0
     quota: Quota = Quota()
     spikes: Spikes | None = None
     grow_at: float = math.inf
@@ -365,7 +369,8 @@ class _Simulation:
 
         def arrive() -> None:
             admitted = self.server.take()
-            self.at(self.now + half, lambda: self.answer(process, sent_at, attempts, admitted))
+            back = self.now + half + (self.setting.trigger if admitted else 0.0)
+            self.at(back, lambda: self.answer(process, sent_at, attempts, admitted))
 
         self.at(self.now + half, arrive)
 

@@ -38,6 +38,8 @@ SHAPES: dict[str, dict[str, Any]] = {
     # x 1.25 + 2), since the simulation's are fixed.
     "slow 0.8 s, live 20": {"latency": 0.8, "concurrency": 42},
     "slow 1.5 s, live 20": {"latency": 1.5, "concurrency": 77},
+    "trigger 0.8 s, live 20": {"trigger": 0.77, "concurrency": 42},
+    "trigger 1.5 s, live 20": {"trigger": 1.47, "concurrency": 77},
     "no live": {"live": 0.0},
 }
 

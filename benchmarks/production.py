@@ -1,12 +1,13 @@
 """Scenarios 8-11: production's traffic, not the calm world of scenarios 1-7 (issue #16).
 
 Live sign-ups that spike (a marketing e-mail, a launch) or grow mid-run, calls slowed by a
-post-confirmation Lambda trigger, and several migration processes at once, each its own OS
-process with its own pace (``benchmarks/worker.py``). Every situation runs the library with its
-default settings (no ``rate``, no ``concurrency``) beside aiobotocore with botocore's adaptive
-retries under a semaphore of 16, in the same run against the same fake process (quota 50/s,
-burst 50), the order alternating from one situation to the next. Live ``SignUp`` calls are
-never retried (``live.py``). The figures come from ``figures.py``.
+post-confirmation Lambda trigger (with and without live traffic; the fake runs the trigger
+after the quota admitted the call, as Cognito does), and several migration processes at once,
+each its own OS process with its own pace (``benchmarks/worker.py``). Every situation runs the
+library with its default settings (no ``rate``, no ``concurrency``) beside aiobotocore with
+botocore's adaptive retries under a semaphore of 16, in the same run against the same fake
+process (quota 50/s, burst 50), the order alternating from one situation to the next. Live
+``SignUp`` calls are never retried (``live.py``). The figures come from ``figures.py``.
 
     python3 benchmarks/run.py --production        # all four, 2,000 users a run
     python3 -m benchmarks.slow [USERS]            # slow calls alone (scenario 10)
@@ -40,6 +41,7 @@ from .figures import (
     PACE_MIN,
     PROCESSES_ROOM_MIN,
     QUOTA,
+    ROOM_MIN,
     SPIKE_MAX,
     SPIKE_ROOM_MIN,
     Figures,
@@ -67,7 +69,9 @@ class Situation:
         key: Its name in the JSON results.
         kind: Which table it belongs to: one of ``KINDS``.
         live: Live sign-ups over time.
-        latency: Seconds the fake takes per call.
+        latency: Seconds the fake takes per call before the quota.
+        trigger: Seconds a post-confirmation trigger adds to each confirmation, after the quota
+            admitted it (the fake's ``trigger_latency``).
         processes: Migration processes at once (1: in this process).
     """
 
@@ -75,23 +79,33 @@ class Situation:
     kind: str
     live: LiveShape
     latency: float = LATENCY
+    trigger: float = 0.0
     processes: int = 1
 
     @property
     def title(self) -> str:
         """Its label in the table, from the figures it runs with (a smoke run's are scaled)."""
         if self.kind == "slow":
-            latency = f"{self.latency:g} s" if self.latency >= 1 else f"{self.latency * 1000:g} ms"
+            call = self.latency + self.trigger
+            latency = f"{call:g} s" if call >= 1 else f"{call * 1000:g} ms"
             return f"{latency} calls, live {self.live.describe()}"
         if self.kind == "processes":
             return f"{self.processes} processes, live {self.live.describe()}"
         return self.live.describe()
 
     def scaled(self, factor: float) -> Situation:
-        """The same situation with every time (shape, latency) multiplied by ``factor``."""
+        """The same situation with every time (shape, latencies) multiplied by ``factor``."""
         return dataclasses.replace(
-            self, live=self.live.scaled(factor), latency=self.latency * factor
+            self,
+            live=self.live.scaled(factor),
+            latency=self.latency * factor,
+            trigger=self.trigger * factor,
         )
+
+    @property
+    def settings(self) -> FakeSettings:
+        """The fake's settings for it."""
+        return FakeSettings(quota=QUOTA, latency=self.latency, trigger_latency=self.trigger)
 
 
 SITUATIONS: Final = (
@@ -99,12 +113,21 @@ SITUATIONS: Final = (
     Situation("spikes_10_48", "spikes", LiveShape(10, 48, 3, 12)),
     Situation("spikes_20_40", "spikes", LiveShape(20, 40, 10, 30)),
     Situation("growth_10_30", "growth", LiveShape(10, grow_to=30, grow_at=20)),
-    Situation("slow_800ms", "slow", LiveShape(0), latency=0.8),
-    Situation("slow_1500ms", "slow", LiveShape(0), latency=1.5),
+    # 30 ms to Cognito, then the trigger: 800 ms and 1.5 s calls in all.
+    Situation("slow_800ms", "slow", LiveShape(0), trigger=0.77),
+    Situation("slow_1500ms", "slow", LiveShape(0), trigger=1.47),
+    Situation("slow_800ms_live_20", "slow", LiveShape(20), trigger=0.77),
+    Situation("slow_1500ms_live_20", "slow", LiveShape(20), trigger=1.47),
     Situation("processes_2", "processes", LiveShape(20), processes=2),
     Situation("processes_4", "processes", LiveShape(20), processes=4),
 )
-_SMOKE_KEYS: Final = ("spikes_10_48", "growth_10_30", "slow_800ms", "processes_2")
+_SMOKE_KEYS: Final = (
+    "spikes_10_48",
+    "growth_10_30",
+    "slow_800ms",
+    "slow_800ms_live_20",
+    "processes_2",
+)
 _INDEX: Final = {situation.key: index for index, situation in enumerate(SITUATIONS)}
 
 
@@ -184,7 +207,7 @@ def run_production(
             workers.wait_started()
         for round_ in range(rounds):
             for situation in chosen:
-                fake.settings = FakeSettings(quota=QUOTA, latency=situation.latency)
+                fake.settings = situation.settings
                 order = _order(_INDEX[situation.key] + round_)
                 if situation.processes > 1:
                     records += anyio.run(_processes, fake, workers, situation, order, round_, names)
@@ -389,7 +412,14 @@ _GROWTH_HEADERS = [
     f"after growth [<={AFTER_GROWTH_MAX:.0%}]",
     *_TAIL,
 ]
-_SLOW_HEADERS = ["calls", *_COMMON, f"of 40/s [>={PACE_MIN}]", *_TAIL]
+_SLOW_HEADERS = [
+    "calls",
+    *_COMMON,
+    f"of 40/s [>={PACE_MIN}, no live]",
+    f"of room [>={ROOM_MIN}]",
+    f"live thr [<={LIVE_MAX:.0%}]",
+    *_TAIL,
+]
 _PROC_HEADERS = [
     "processes",
     *_COMMON,
@@ -420,7 +450,9 @@ def _growth_row(record: Record) -> list[str]:
 
 
 def _slow_row(record: Record) -> list[str]:
-    return [*_start(record), ratio(record.figures.of_pace), *_tail(record)]
+    numbers = record.figures
+    shares = [ratio(numbers.of_pace), ratio(numbers.of_room), percent(numbers.live_throttled)]
+    return [*_start(record), *shares, *_tail(record)]
 
 
 def _processes_row(record: Record) -> list[str]:
@@ -460,6 +492,14 @@ def _target(record: Record) -> TargetCheck:
             f"growth {title}: <= {AFTER_GROWTH_MAX:.0%} of live throttled after the growth",
             percent(after),
             _at_most(after, AFTER_GROWTH_MAX),
+        )
+    if kind == "slow" and numbers.live_throttled is not None:
+        room, live = numbers.of_room, numbers.live_throttled
+        return TargetCheck(
+            10,
+            f"{title}: live throttled <= {LIVE_MAX:.0%}, >= {ROOM_MIN} of the room live leaves",
+            f"{percent(live)}, {ratio(room)}",
+            _at_most(live, LIVE_MAX) and _at_least(room, ROOM_MIN),
         )
     if kind == "slow":
         return TargetCheck(

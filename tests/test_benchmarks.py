@@ -79,7 +79,7 @@ def test_smoke_run_prints_the_tables_and_writes_sane_json(tmp_path: Path) -> Non
         assert run["results"] == run["count"]
         assert run["peak_kib"] >= run["baseline_kib"] > 0
     numbers = [check["number"] for check in results["targets"]]
-    assert numbers == [1, 2, 3, 4, 5, 6, 7, 7, 8, 9, 10, 11]
+    assert numbers == [1, 2, 3, 4, 5, 6, 7, 7, 8, 9, 10, 10, 11]
     assert all(isinstance(check["met"], bool) for check in results["targets"])
     check_sharing(results["sharing"])
     web = results["web"]
@@ -106,8 +106,8 @@ def check_sharing(records: list[dict[str, Any]]) -> None:
 def check_production(records: list[dict[str, Any]]) -> None:
     """Each production shape ran both alternatives; counts and figures hang together."""
     kinds = [record["situation"]["kind"] for record in records]
-    assert kinds == ["spikes"] * 2 + ["growth"] * 2 + ["slow"] * 2 + ["processes"] * 2
-    assert [record["alternative"] for record in records] == ["library", "adaptive"] * 4
+    assert kinds == ["spikes"] * 2 + ["growth"] * 2 + ["slow"] * 4 + ["processes"] * 2
+    assert [record["alternative"] for record in records] == ["library", "adaptive"] * 5
     for record in records:
         assert record["confirmed"] == record["users"] > 0, record
         assert record["failed"] == 0, record
@@ -165,11 +165,18 @@ def test_the_pacer_sweep_prints_a_line_per_shape_and_rate(monkeypatch: pytest.Mo
         assert 0.5 < share < 1.2
 
 
-def test_slow_calls_beside_live_traffic_are_measured() -> None:
+@pytest.mark.parametrize("model", slow_live.MODELS)
+def test_slow_calls_beside_live_traffic_are_measured(model: str) -> None:
     """``python3 -m benchmarks.slow_live``: every user confirmed, live traffic counted."""
-    record = slow_live.measure(0.05, 40)
+    record = slow_live.measure(0.05, 40, model)
+    assert record["model"] == model
     assert record["failed"] == 0
     assert record["per_second"] > 0
     assert record["of_room"] == pytest.approx(record["per_second"] / 30)
     assert 0 <= record["live_throttled"] <= record["live_sent"]
     assert 0 <= record["cuts"] <= record["throttles"]  # a cut follows a throttle
+
+
+def test_slow_calls_beside_live_traffic_refuse_an_unknown_model() -> None:
+    with pytest.raises(ValueError, match="model must be one of"):
+        slow_live.measure(0.05, 40, "after")

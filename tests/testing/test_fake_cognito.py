@@ -29,6 +29,7 @@ from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
 
 from cognito_confirm.testing import TARGET_PREFIX, FakeCognito, _command
 from tests.helpers import share_built_once
+from tests.virtual_time import local_client, virtual_time
 
 
 @pytest.fixture(autouse=True)
@@ -219,6 +220,33 @@ async def test_latency_delays_answers() -> None:
             started = time.monotonic()
             await client.admin_confirm_sign_up(UserPoolId=POOL, Username="alice")
             assert time.monotonic() - started >= 0.2
+
+
+@virtual_time
+async def test_a_trigger_delays_only_the_calls_that_confirm() -> None:
+    """``trigger_latency`` runs after the quota admitted the call and the user was confirmed,
+    as a post-confirmation trigger does: a throttled call or one that confirms nobody comes
+    back after ``latency`` alone (on the loop's virtual clock)."""
+    fake = FakeCognito(quota=1.0, burst=1.0, latency=0.03, trigger_latency=0.5)
+    fake.add_users(["alice", "bob"])
+    client = local_client(fake)
+    took: dict[str, float] = {}
+    for name, username in (("confirms", "alice"), ("throttled", "bob"), ("again", "alice")):
+        started = anyio.current_time()
+        with contextlib.suppress(ClientError):
+            await client.admin_confirm_sign_up(UserPoolId=POOL, Username=username)
+        took[name] = anyio.current_time() - started
+        if name == "throttled":
+            await anyio.sleep(1.0)  # the bucket refills: "again" is admitted
+    assert took == pytest.approx({"confirms": 0.53, "throttled": 0.03, "again": 0.03})
+    stats = fake.stats()
+    assert stats.throttled == 1
+    assert sum(stats.already_confirmed.values()) == 1
+
+
+def test_a_negative_trigger_latency_is_refused() -> None:
+    with pytest.raises(ValueError, match="trigger_latency must not be negative"):
+        FakeCognito(trigger_latency=-0.1)
 
 
 async def test_scripted_failure_then_success(

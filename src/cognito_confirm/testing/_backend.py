@@ -1,9 +1,10 @@
 """The fake's Cognito state machine: each action, and fault injection per call.
 
 Every request goes through ``Backend``: ``receive`` (counted), ``authorize``, the latency (the
-HTTP side sleeps it), ``execute`` (the action, with drops, errors and throttling injected),
-``finish``. The counters are in ``_stats``; outages and takeovers of the whole endpoint in
-``_faults`` (``Backend.faults``), which the HTTP side consults first.
+HTTP side sleeps it), ``execute`` (the action, with drops, errors and throttling injected), the
+trigger's latency if it confirmed a user (slept too), ``finish``. The counters are in
+``_stats``; outages and takeovers of the whole endpoint in ``_faults`` (``Backend.faults``),
+which the HTTP side consults first.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ class _Call:
     access_key: str | None
     confirm: bool
     drop_after: bool = False
+    triggered: bool = False
+    """It confirmed a user: the post-confirmation trigger runs (``trigger_latency``)."""
 
 
 @dataclass(slots=True)
@@ -191,6 +194,13 @@ class Backend:
         with self._lock:
             return self._config.latency
 
+    def trigger_latency(self, call: _Call) -> float:
+        """Seconds ``call``'s post-confirmation trigger takes: 0 unless it confirmed a user."""
+        if not call.triggered:
+            return 0.0
+        with self._lock:
+            return self._config.trigger_latency
+
     def _rebuild_buckets(self) -> None:
         config, old, clock = self._config, self._buckets, self.now
         windows = config.quota_windows
@@ -296,6 +306,7 @@ class Backend:
             )
         self._store.set_status(user, CONFIRMED)
         self._counters.confirmations[username] += 1
+        call.triggered = True
         return {}
 
     def _inject(self, call: _Call) -> bool:

@@ -30,6 +30,13 @@ def _parser() -> argparse.ArgumentParser:
     add("--update-quota", type=float, help="AdminUpdateUserAttributes calls/s (default: unlimited)")
     add("--latency", type=float, default=0.0, help="seconds added to every call (default: 0)")
     add(
+        "--trigger-latency",
+        type=float,
+        default=0.0,
+        help="seconds a post-confirmation trigger adds to each confirmation, after the quota "
+        "admitted it (default: 0)",
+    )
+    add(
         "--error-rate",
         type=float,
         default=0.0,
@@ -74,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         list_quota=args.list_quota,
         update_quota=args.update_quota,
         latency=args.latency,
+        trigger_latency=args.trigger_latency,
         error_rate=args.error_rate,
         drop_rate=args.drop_rate,
         quota_windows=args.quota_windows,

@@ -25,7 +25,9 @@ class FakeCognito:
     ``drop_rate``), ListUsers (``list_quota``) and AdminUpdateUserAttributes (``update_quota``);
     ``latency`` delays every Cognito call. An AdminConfirmSignUp goes through: access key check,
     latency, drop-before / ``error_rate`` / quota, the pool check, `fail()` rules, then the
-    user's status; a drop-after loses the answer but keeps the confirmation. Drops alternate
+    user's status, then ``trigger_latency`` if it confirmed the user (a post-confirmation
+    Lambda trigger, which Cognito runs after the quota admitted the call: a throttled call
+    does not wait for it); a drop-after loses the answer but keeps the confirmation. Drops alternate
     before/after (the first is before), so ``drop_rate=1`` confirms exactly every other call.
     Access keys (the ``Credential=`` of the signature) in ``invalid_access_keys`` get
     ``UnrecognizedClientException``; in ``denied_access_keys``, ``AccessDeniedException``; an
@@ -67,6 +69,7 @@ class FakeCognito:
         service_quota: float | None = None,
         service_quotas_denied: bool = False,
         seed: int = 0,
+        trigger_latency: float = 0.0,
         invalid_access_keys: Collection[str] = ("invalid",),
         denied_access_keys: Collection[str] = ("denied",),
     ) -> None:
@@ -81,6 +84,7 @@ class FakeCognito:
             quota_windows,
             service_quota,
             service_quotas_denied,
+            trigger_latency=trigger_latency,
         )
         config.validate()
         self.user_pool_id: Final = user_pool_id
@@ -246,7 +250,7 @@ class FakeCognito:
             self._thread.wake()
 
     def configure(self, **changes: Unpack[FakeConfig]) -> None:
-        """Change quotas, latency or fault rates while serving (e.g. an outage mid-run)."""
+        """Change quotas, latencies or fault rates while serving (e.g. an outage mid-run)."""
         self._backend.configure(changes)
 
     def user_status(self, username: str) -> str | None:

@@ -228,6 +228,8 @@ class _HttpServer:
             if latency > 0:
                 await asyncio.sleep(latency)
             payload = backend.execute(call)
+            if trigger := backend.trigger_latency(call):
+                await asyncio.sleep(trigger)
         except ApiError as error:
             reply: _Reply | None = _aws_error(error)
         else:

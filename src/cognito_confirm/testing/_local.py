@@ -123,6 +123,8 @@ class LocalClient:
             if backend.latency > 0:
                 await anyio.sleep(backend.latency)
             payload = backend.execute(call)
+            if trigger := backend.trigger_latency(call):
+                await anyio.sleep(trigger)
         except ApiError as error:
             raise _client_error(error, action) from None
         finally:

@@ -80,6 +80,7 @@ class FakeConfig(TypedDict, total=False):
     list_quota: float | None
     update_quota: float | None
     latency: float
+    trigger_latency: float
     error_rate: float
     drop_rate: float
     quota_windows: bool
@@ -118,6 +119,7 @@ class Config:
     service_quota: float | None = None
     service_quotas_denied: bool = False
     case_sensitive: bool = True
+    trigger_latency: float = 0.0
 
     def validate(self) -> None:
         for name in ("quota", "list_quota", "update_quota", "service_quota"):
@@ -126,8 +128,9 @@ class Config:
                 raise ValueError(f"{name} must be positive or None, not {rate}")
         if self.burst is not None and self.burst < 1:
             raise ValueError(f"burst must be at least 1, not {self.burst}")
-        if self.latency < 0:
-            raise ValueError(f"latency must not be negative, not {self.latency}")
+        for name in ("latency", "trigger_latency"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, not {getattr(self, name)}")
         for name in ("error_rate", "drop_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1]")
