@@ -5,14 +5,17 @@ from __future__ import annotations
 import ast
 import json
 import os
+import random
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from benchmarks import pacer_sweep, slow_live
+from benchmarks import pacer_sim, pacer_sweep, slow_live
 
+from cognito_confirm import AdaptiveRateLimiter
 from tests.test_layout import cycles
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +166,39 @@ def test_the_pacer_sweep_prints_a_line_per_shape_and_rate(monkeypatch: pytest.Mo
         left, share = (float(figure) for figure in line.split()[3:5])
         assert 29 < left < 31  # the quota less live traffic's 20/s, on average
         assert 0.5 < share < 1.2
+
+
+class _Timing(AdaptiveRateLimiter):
+    """No pacing; records how long each answer took on the simulation's clock."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__(1000.0, quota=1000.0, clock=clock, rng=random.Random(0))
+        self.took: dict[str, set[float]] = {"answered": set(), "throttled": set()}
+        self._now = clock
+
+    def answered(self, sent_at: float) -> None:
+        self.took["answered"].add(round(self._now() - sent_at, 9))
+        super().answered(sent_at)
+
+    def throttled(self, sent_at: float) -> None:
+        self.took["throttled"].add(round(self._now() - sent_at, 9))
+        super().throttled(sent_at)
+
+
+def test_the_simulation_runs_a_trigger_after_the_quota() -> None:
+    """``Setting.trigger``: a call the quota admitted waits for it, a throttled one does not."""
+    pacers: list[_Timing] = []
+
+    def make_pacer(_rate: float | None, clock: Callable[[], float], _index: int) -> _Timing:
+        pacers.append(_Timing(clock))
+        return pacers[-1]
+
+    quota = pacer_sim.Quota(rate=2.0, burst=1.0)
+    setting = pacer_sim.Setting(live=0.0, users=4, concurrency=4, quota=quota, trigger=1.0)
+    outcome = pacer_sim.simulate(setting, 0, make_pacer)
+    assert outcome.confirmed == 4
+    assert outcome.throttled > 0
+    assert pacers[0].took == {"answered": {1.03}, "throttled": {0.03}}
 
 
 @pytest.mark.parametrize("model", slow_live.MODELS)
