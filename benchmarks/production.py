@@ -214,7 +214,7 @@ def run_production(
                     continue
                 for alternative in order:
                     fake.prepare(names)
-                    records.append(_measure(fake, situation, alternative, round_, names))
+                    records.append(measure(fake, situation, alternative, round_, names))
     rank = {situation.key: index for index, situation in enumerate(chosen)}
     return sorted(
         records, key=lambda r: (rank[r.situation.key], r.round, r.alternative != "library")
@@ -230,9 +230,11 @@ def _order(shift: int) -> list[str]:
 _Outcome = tuple[float, int, LiveCounts, dict[str, float]]
 
 
-def _measure(
+def measure(
     fake: FakeProcess, situation: Situation, alternative: str, round_: int, names: Sequence[str]
 ) -> Record:
+    """One run of ``alternative`` in ``situation`` (one process), against ``fake`` prepared
+    with ``names``."""
     prefix = f"{situation.key}-{alternative}-{round_}"
     if alternative == "library":
         outcome = anyio.run(_library, fake.endpoint_url, names, situation.live, prefix)

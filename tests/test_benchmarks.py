@@ -201,16 +201,21 @@ def test_the_simulation_runs_a_trigger_after_the_quota() -> None:
     assert pacers[0].took == {"answered": {1.03}, "throttled": {0.03}}
 
 
-@pytest.mark.parametrize("model", slow_live.MODELS)
-def test_slow_calls_beside_live_traffic_are_measured(model: str) -> None:
-    """``python3 -m benchmarks.slow_live``: every user confirmed, live traffic counted."""
+@pytest.mark.parametrize(("model", "before"), [("trigger", 0.03), ("before", 0.05)])
+def test_slow_calls_beside_live_traffic_are_measured(model: str, before: float) -> None:
+    """``python3 -m benchmarks.slow_live``: the call's time split as the model says, every user
+    confirmed, live traffic counted, the figures scenario 10's."""
     record = slow_live.measure(0.05, 40, model)
-    assert record["model"] == model
-    assert record["failed"] == 0
-    assert record["per_second"] > 0
-    assert record["of_room"] == pytest.approx(record["per_second"] / 30)
-    assert 0 <= record["live_throttled"] <= record["live_sent"]
-    assert 0 <= record["cuts"] <= record["throttles"]  # a cut follows a throttle
+    situation = record.situation
+    assert (situation.latency, situation.trigger) == pytest.approx((before, 0.05 - before))
+    assert situation.live.describe() == "20/s"
+    assert record.confirmed == 40
+    assert record.failed == 0
+    numbers = record.figures
+    assert numbers.per_second > 0
+    assert numbers.of_room == pytest.approx(numbers.per_second / 30)
+    assert 0 <= record.live.throttled <= record.live.sent
+    assert 0 <= record.extra["cuts"] <= record.extra["throttles"]  # a cut follows a throttle
 
 
 def test_slow_calls_beside_live_traffic_refuse_an_unknown_model() -> None:
