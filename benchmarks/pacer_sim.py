@@ -9,7 +9,7 @@ each pacing, calling (``latency`` seconds), and retrying throttled calls with th
 would show the error.
 
     python3 -m benchmarks.pacer_sim            # the table of scenarios, 5 seeds each
-    python3 -m benchmarks.pacer_sim 10         # 10 seeds: the figures _pace's docstring quotes
+    python3 -m benchmarks.pacer_sim 10         # 10 seeds: the figures in _ratelimit's docstring
     python3 -m benchmarks.pacer_sim floor 10   # the spikes' reactive floor at FLOOR_SHARES of
                                                # the room (see _ReactiveFloor, floor_table)
 """

@@ -23,7 +23,7 @@ import anyio
 import pytest
 
 from cognito_confirm import AdaptiveRateLimiter, CognitoConfirmer, RetryPolicy
-from cognito_confirm._pace import GROWTH, QUIET, RETURN_TIME, Pace
+from cognito_confirm._pace import GROWTH, PROBE_WAIT_MIN, QUIET, RETURN_TIME, START_SHARE, Pace
 from cognito_confirm._peers import ENVIRONMENT, SUFFIX, Census, census_directory
 from cognito_confirm._ratelimit import CENSUS_EVERY
 from cognito_confirm.testing import FakeCognito
@@ -188,9 +188,10 @@ def test_a_probe_grows_by_its_share() -> None:
     """N processes probing at once grow as one: each by GROWTH / N a second."""
     alone, shared = Pace(None, 0.0), Pace(None, 0.0)
     shared.peers_changed(1, 4, 0.0)
-    later = 10.0  # the start is a hold's end: it probes from the first second
-    assert alone.rate_at(later) == pytest.approx(50.0 * math.exp(GROWTH * 10.0))
-    assert shared.rate_at(later) == pytest.approx(12.5 * math.exp(GROWTH / 4 * 10.0))
+    start = START_SHARE * 50.0
+    later = PROBE_WAIT_MIN + 10.0  # the start holds PROBE_WAIT_MIN s, then probes
+    assert alone.rate_at(later) == pytest.approx(start * math.exp(GROWTH * 10.0))
+    assert shared.rate_at(later) == pytest.approx(start / 4 * math.exp(GROWTH / 4 * 10.0))
 
 
 def test_a_run_returns_to_its_share_of_the_hold() -> None:

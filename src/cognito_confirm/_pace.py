@@ -36,6 +36,11 @@ cut belong to it and change nothing more)::
     share S; the hold is ``SHARED * MARGIN * S`` (live traffic, among the others, won't yield);
   - at the start, within ``QUICK_START`` s: nothing hid the excess (fixed windows refuse at
     once), so C is trusted and the hold is ``QUICK_MARGIN * C``;
+  - at a start that held (below), during its probe, before the probe sent ``START_QUICK`` s of
+    the start's pace in excess of it: fixed windows, which refuse the probe as it crosses the
+    quota, or a bucket that live traffic drained meanwhile (below 10/s: more would have
+    drained it within the hold). The start's pace holds, without a drain; if refusals go on,
+    the run that follows returns to ``FIRST * MARGIN * C``;
   - later at the start (``_drained_capacity``): a burst hid the excess, and live traffic took
     the first refusals, so C says little; how long the burst lasted says more. A busy start
     that emptied a bucket of ``ASSUMED_BURST`` calls in T seconds had (calls - burst) / T a
@@ -46,9 +51,11 @@ cut belong to it and change nothing more)::
     ``SAFE`` s without a refusal, the hold stays (after a dip);
   - during a probe from a hold that proved safe (``_after_probe``): refused almost at once,
     the probe met the ceiling itself, and the hold may rise toward ``QUICK_MARGIN * C`` (by
-    ``QUICK_STEP`` at most) with no drain (fixed windows). Otherwise the probe is judged by the
+    ``QUICK_STEP`` at most, and to ``QUICK_MARGIN`` of the pace ``QUICK_LOOKBACK`` s before at
+    most: fixed windows refuse a second or two after the pace crossed the quota) with no drain
+    (fixed windows). Otherwise the probe is judged by the
     least capacity that could have emptied a bucket of ``ASSUMED_BURST`` (or ``BURST_SECONDS``
-    of capacity, if more) along its path (``_least_capacity``): if that is no more than the
+    of capacity, if more) along its path (``_probe``): if that is no more than the
     hold stood for, a burst explains it all, the hold stays, and the next probe waits twice as
     long; if more, the room is real (live traffic went away) and the hold becomes ``MARGIN``
     times it.
@@ -91,48 +98,23 @@ that was refused, if it had proved safe; else the one the episode taught)::
   refusals that go on take another tenth of the pace every ``RECUT`` s or more; and the hold
   is back within seconds of the last refusal, without probing above it.
 - ``rate`` is the user's ceiling; ``None`` means none of the user's, not "no pacing". The pace
-  starts at the ceiling but no higher than the quota (Cognito's default 50/s, unless
-  ``rate="auto"`` read the account's) and probes up from there: a start above the quota empties
-  the burst within a second, before a refusal can say how far it overshot (simulated, live
-  20/s: 1.08% and 1.55% of live sign-ups throttled at rate=100 and 200, 0.43% since).
+  starts at the ceiling but no higher than ``START_SHARE`` of the quota (Cognito's default
+  50/s, unless ``rate="auto"`` read the account's): a start above the quota empties the burst
+  within a second, before a refusal can say how far it overshot (simulated, live 20/s: 1.08%
+  and 1.55% of live sign-ups throttled at rate=100 and 200, 0.43% since). A start held there
+  (a ceiling above it) holds ``PROBE_WAIT_MIN`` s, then probes: fixed one-second windows never
+  refuse it, even spaced at random (one call a slot, at most the quota's calls in a window), so
+  their refusal comes as the probe crosses the quota, which the rule above reads (the start
+  grew from the quota at once before: a refusal 1-2 s in looked like a bucket beside live
+  traffic, and the hold fell to 0.6-0.8 of the quota; 0.81 -> 0.97 of it, 40 seeds).
 
 **Several processes** share the quota: on one host a census counts them (``_peers``, whose
 docstring has the rules and figures) and ``peers_changed`` makes the pace this one's share. A
 busy start refused before its share of ``ASSUMED_BURST`` calls got through (others emptied the
 bucket: processes on other hosts) holds at ``SHARED * MARGIN`` times its share of what it gave.
 
-The constants were chosen with ``python3 -m benchmarks.pacer_sim 10``: this pacer on a virtual
-clock against a 50/s token bucket with a burst of 50 (or fixed one-second windows), 30 ms
-latency, 16 workers, 2,000 users, live sign-ups Poisson (at 20/s unless named) and never
-retried, 10 seeds; ``docs/benchmarks.md`` says what each constant's alternatives did. Medians
-over the seeds, the worst seed in brackets (processes: on their own -> counted)::
-
-    scenario                       migration rate              live sign-ups throttled
-    live 20/s, rate=40 (default)   1.00 of what live leaves    0.30% (0.67%)
-    live 20/s, rate=60 or None     0.99                        0.43% (1.02%)
-    no live, rate=60/200/None      1.00/0.99/0.99 of quota (0.2% of calls throttled)
-    fixed 1 s windows, rate=60     0.83 of the quota           (0.3% of calls throttled)
-    live for 30 s, then none       the last quarter at 47.6/48.0/s of 50 (rate=60/None)
-    growth 10->30/s at 20 s        0.96                        after it: 1.15% worst seed
-    2 processes, live 20/s         0.88 -> 0.96                0.77% (1.29%) -> 0.18% (0.50%)
-    4 processes, live 20/s         0.79 -> 0.92                1.33% (1.82%) -> 0.30% (0.49%)
-
-    spikes (inside them)           migration rate              in-spike throttled (floor)
-    15->45/s 5 s every 20 s        0.80                        4.0% (5.1%)    3.0%
-    10->48/s 3 s every 12 s        0.81                        5.9% (8.8%)    5.3%
-    20->40/s 10 s every 30 s       0.78                        2.0% (2.6%)    0.9%
-    15->48/s 3 s every 15 s        0.94                        5.8% (10.4%)   5.2%
-    20->45/s 8 s every 40 s        0.86                        4.8% (8.6%)    1.6%
-    15->45/s, rate=60 or None      0.82                        4.0% (5.1%)    3.0%
-
-The floor is ``python3 -m benchmarks.pacer_sim floor 10`` at a hold of 0.93 of the room: a
-pacer that knows when each spike ends and stops at its first refusal in one. No pacer that
-holds as much between spikes and learns from throttles alone can do better, and holding lower
-(a reserve) barely lowers it (``docs/benchmarks.md``).
-
-Fixed windows are the weak spot: nothing tells a start refused by a window from one beside live
-traffic (the same time and calls), and a refusal nothing masked raises the hold by
-``QUICK_STEP`` at most: 0.83 of the quota (0.88 when rate=60 started at 60/s).
+The constants were chosen in a simulation (``benchmarks/pacer_sim.py``); ``_ratelimit``'s
+docstring holds its figures, ``docs/benchmarks.md`` what each constant's alternatives did.
 """
 
 from __future__ import annotations
@@ -140,6 +122,8 @@ from __future__ import annotations
 import math
 from collections import deque
 from typing import Final
+
+from ._probe import excess, least_capacity
 
 __all__ = ["DEFAULT_QUOTA", "MIN_RATE", "Pace"]
 
@@ -205,6 +189,17 @@ RETURN_TIME: Final = 1.0
 """... climbing back to the hold, linearly, over this many seconds."""
 RETURN_TRIES: Final = 2
 """Failed returns after which the hold is forgotten (live traffic grew for good)."""
+START_SHARE: Final = 0.98
+"""A pace allowed more than this share of the quota starts there and holds ``PROBE_WAIT_MIN``
+s before it grows ..."""
+START_QUICK: Final = 0.15
+"""... and its probe, refused before it sent this many seconds of that pace in excess of it, met
+the quota itself: the start's pace holds (fixed windows refused the probe after 0.8-5.5 calls in
+excess, 40 seeds; a bucket that live traffic at 5/s drained, after 6-24)."""
+QUICK_LOOKBACK: Final = 2.0
+"""A probe refused at once raises the hold to ``QUICK_MARGIN`` of its pace this many seconds
+before the refusal at most (1 s let the hold creep over fixed windows' limit: 0.945 -> 0.965
+of the quota, 40 seeds)."""
 RETURN_PROBE_WAIT: Final = 20.0
 """Seconds of hold after a run's return before the next probe: spikes come back, and a probe
 that finds no room leaves the bucket dry for the next one."""
@@ -222,7 +217,8 @@ class Pace:
 
     def __init__(self, rate: float | None, now: float, quota: float = DEFAULT_QUOTA) -> None:
         self._ceiling = rate if rate is not None else math.inf
-        self._settle = min(self._ceiling, quota)
+        self._start_holds = self._ceiling > START_SHARE * quota
+        self._settle = min(self._ceiling, START_SHARE * quota)
         self._started = now
         self._starting = True  # no refusal has cut the pace yet
         self.waited = -math.inf
@@ -231,7 +227,8 @@ class Pace:
         self._draining = False
         # As if a hold had just ended: the first throttle shows where the quota really is.
         self._cut_at = now - self._probe_wait
-        self._phase_at = self._cut_at  # when the current hold began: a cut, or a return's end
+        # When the current hold began: a cut, a return's end, or a start that holds.
+        self._phase_at = now if self._start_holds else self._cut_at
         # A run of refusals (see the module docstring): its cuts (0: none), the hold it comes
         # back to, and how long it waits without a cut before it does.
         self._chain = 0
@@ -298,7 +295,7 @@ class Pace:
 
     def exploring(self, now: float) -> bool:
         """Whether the pace explores at ``now`` (the start, a probe, a run) rather than holds."""
-        return now - self._phase_at >= self._probe_wait or self._chain > 0
+        return self._starting or self._chain > 0 or now - self._phase_at >= self._probe_wait
 
     def stand_still(self, seconds: float) -> None:
         """Nobody used the pace for ``seconds``: what it remembers moves on by as much."""
@@ -373,6 +370,15 @@ class Pace:
             # if a spike refused it, more refusals follow and cut deep.
             settle, proven = self._after_probe(sent_at, measured)
             return proven, max(settle, HALVING * rate)
+        if self._starting and self._start_holds and since >= self._probe_wait:
+            start = self._phase_at + self._probe_wait
+            if excess(self.rate_at, self._settle, start, sent_at) < START_QUICK * self._settle:
+                # The start's pace held, and its probe was refused as it crossed the quota:
+                # fixed windows, or a bucket that live traffic drained meanwhile (then the
+                # next refusal returns to what got through, less the first episode's margin).
+                self._probe_wait = min(2 * self._probe_wait, PROBE_WAIT_MAX)
+                self._draining = False
+                return min(self._settle, FIRST * measured), self._settle
         if self._starting:
             settle = MARGIN * self._drained_capacity(sent_at, measured / MARGIN)
             settle = max(settle, HALVING * rate)
@@ -455,43 +461,21 @@ class Pace:
         hold the probe proved safe (where to return if more refusals follow: a spike)."""
         hold = self._settle
         start = self._phase_at + self._probe_wait
-        if self._excess(hold / MARGIN, start, sent_at) < QUICK_SECONDS * hold:
+        if excess(self.rate_at, hold / MARGIN, start, sent_at) < QUICK_SECONDS * hold:
             # Refused almost at once (fixed windows do that): the probe met the ceiling itself.
+            before = self.rate_at(sent_at - QUICK_LOOKBACK)  # before the probe wait doubles
+            ceiling = QUICK_MARGIN * min(measured / MARGIN, before)
             self._probe_wait = min(2 * self._probe_wait, PROBE_WAIT_MAX)
             self._draining = False  # nothing hid a burst, so there is no bucket to refill
-            settle = max(hold, min(QUICK_MARGIN * measured / MARGIN, QUICK_STEP * hold))
-            return settle, hold
+            return max(hold, min(ceiling, QUICK_STEP * hold)), hold
         burst = max(ASSUMED_BURST, BURST_SECONDS * hold / MARGIN)
-        found = self._least_capacity(start, sent_at, burst)
+        found = least_capacity(self.rate_at, start, sent_at, burst)
         if MARGIN * found <= hold:
             # A burst could hide all the probe sent: no evidence of more room.
             self._probe_wait = min(2 * self._probe_wait, PROBE_WAIT_MAX)
             return hold, hold
         self._probe_wait = PROBE_WAIT_MIN
         return min(MARGIN * found, measured), MARGIN * found
-
-    def _excess(self, capacity: float, start: float, end: float) -> float:
-        """Calls paced between ``start`` and ``end`` beyond ``capacity`` per second."""
-        steps = 64
-        step = (end - start) / steps
-        if step <= 0:
-            return 0.0
-        rates = (self.rate_at(start + (i + 0.5) * step) for i in range(steps))
-        return step * sum(max(0.0, rate - capacity) for rate in rates)
-
-    def _least_capacity(self, start: float, end: float, burst: float) -> float:
-        """The least capacity under which the probe could have emptied a ``burst``-sized bucket.
-
-        A lower bound of the true capacity, as long as the quota's burst is no larger.
-        """
-        low, high = 0.0, self.rate_at(end)
-        for _ in range(24):
-            middle = (low + high) / 2
-            if self._excess(middle, start, end) > burst:
-                low = middle
-            else:
-                high = middle
-        return low
 
 
 def _trim(times: deque[float], oldest: float) -> None:

@@ -1,8 +1,8 @@
 """The pacer: an even pace under Cognito's shared quota that yields to live sign-ups.
 
 The pace, the rate the quota leaves and how each throttle changes it, is ``_pace``'s: its
-docstring holds the algorithm and the simulation's figures that chose its constants. This module
-turns the pace into slots, one call each:
+docstring holds the algorithm, and the end of this one the simulation's figures that chose its
+constants. This module turns the pace into slots, one call each:
 
 - While it explores (the start, a probe, a run) each call comes at a random point of its own slot
   of ``1 / rate`` (``JITTER``); while it holds, at the slot's start. Evenly spaced calls are
@@ -26,6 +26,36 @@ turns the pace into slots, one call each:
   ``HEADROOM``, plus ``SPARE``. The bulk engine sizes its calls in flight by it, so calls of
   800 ms keep a 40/s pace (42 in flight: 38.7/s against the fake, where 16 workers gave 18.5/s)
   and calls of 30 ms keep 4 in flight rather than queueing dozens on the pace.
+
+**The figures.** The constants (``_pace``'s and these) were chosen with ``python3 -m
+benchmarks.pacer_sim 10``: this pacer on a virtual clock against a 50/s token bucket with a
+burst of 50 (or fixed one-second windows), 30 ms latency, 16 workers, 2,000 users, live sign-ups
+Poisson (at 20/s unless named) and never retried, 10 seeds; ``docs/benchmarks.md`` says what
+each constant's alternatives did. Medians over the seeds, the worst seed in brackets
+(processes: on their own -> counted)::
+
+    scenario                       migration rate              live sign-ups throttled
+    live 20/s, rate=40 (default)   1.00 of what live leaves    0.30% (0.67%)
+    live 20/s, rate=60 or None     0.98                        0.42% (0.90%)
+    no live, rate=60/200/None      0.99/1.00/1.00 of quota (0.1% of calls throttled)
+    fixed 1 s windows, rate=60     0.97 of the quota           (0.25% of calls throttled)
+    live for 30 s, then none       the last quarter at 47.4/48.1/s of 50 (rate=60/None)
+    growth 10->30/s at 20 s        0.96                        after it: 1.15% worst seed
+    2 processes, live 20/s         0.88 -> 0.96                0.77% (1.29%) -> 0.18% (0.50%)
+    4 processes, live 20/s         0.79 -> 0.92                1.33% (1.82%) -> 0.30% (0.49%)
+
+    spikes (inside them)           migration rate              in-spike throttled (floor)
+    15->45/s 5 s every 20 s        0.80                        4.0% (5.1%)    3.0%
+    10->48/s 3 s every 12 s        0.81                        5.9% (8.8%)    5.3%
+    20->40/s 10 s every 30 s       0.78                        2.0% (2.7%)    0.9%
+    15->48/s 3 s every 15 s        0.94                        5.8% (10.4%)   5.2%
+    20->45/s 8 s every 40 s        0.86                        4.8% (8.6%)    1.6%
+    15->45/s, rate=60 or None      0.81                        3.4% (6.3%)    3.0%
+
+The floor is ``python3 -m benchmarks.pacer_sim floor 10`` at a hold of 0.93 of the room: a
+pacer that knows when each spike ends and stops at its first refusal in one. No pacer that
+holds as much between spikes and learns from throttles alone can do better, and holding lower
+(a reserve) barely lowers it (``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
@@ -91,8 +121,9 @@ class AdaptiveRateLimiter:
             user's (the pace still learns the quota).
         quota: The account's UserCreation quota, as far as it is known (``rate="auto"`` reads
             it; Cognito's default 50/s otherwise). The pace starts at ``rate``, but no higher
-            than this: a higher ceiling is reached by probing, 5% a second, not by emptying
-            the quota's burst in the first second (the ``_pace`` docstring has the figures).
+            than 98% of this, where it holds 5 s: a higher ceiling is reached by probing, 5% a
+            second, not by emptying the quota's burst in the first second (the ``_pace``
+            docstring explains why).
         clock: Seconds, monotonic (default: the running loop's); injectable for simulations.
         sleep: How to wait; injectable likewise.
 
