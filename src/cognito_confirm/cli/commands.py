@@ -215,8 +215,8 @@ def cli() -> None:
     show_default=True,
     help="AdminConfirmSignUp calls per second at most (0.5 or more), or 'auto': the account's "
     "UserCreation quota from Service Quotas less 20%. The quota is shared with live sign-ups; "
-    "the pace also slows by itself when Cognito throttles. Above 50/s (the default quota) it "
-    "starts at 50/s and speeds up 5% a second while nothing is throttled.",
+    "the pace also slows by itself when Cognito throttles. Above 49/s (98% of the default "
+    "quota) it starts at 49/s and after 5 s speeds up 5% a second while nothing is throttled.",
 )
 @click.option(
     "--client-metadata",
