@@ -50,15 +50,14 @@ cut belong to it and change nothing more)::
     grew), so the hold becomes ``FIRST * MARGIN * C`` (after a dip, below); in a hold that ran
     ``SAFE`` s without a refusal, the hold stays (after a dip);
   - during a probe from a hold that proved safe (``_after_probe``): refused almost at once,
-    the probe met the ceiling itself, and the hold may rise toward ``QUICK_MARGIN * C`` (by
-    ``QUICK_STEP`` at most, and to ``QUICK_MARGIN`` of the pace ``QUICK_LOOKBACK`` s before at
-    most: fixed windows refuse a second or two after the pace crossed the quota) with no drain
-    (fixed windows). Otherwise the probe is judged by the
-    least capacity that could have emptied a bucket of ``ASSUMED_BURST`` (or ``BURST_SECONDS``
-    of capacity, if more) along its path (``_probe``): if that is no more than the
-    hold stood for, a burst explains it all, the hold stays, and the next probe waits twice as
-    long; if more, the room is real (live traffic went away) and the hold becomes ``MARGIN``
-    times it.
+    the probe met the ceiling itself (fixed windows), and the hold may rise, with no drain,
+    toward ``QUICK_MARGIN * C``, by ``QUICK_STEP`` at most, and to ``QUICK_MARGIN`` of the pace
+    ``QUICK_LOOKBACK`` s before at most (a window refuses a second or two after the pace
+    crossed its limit). Otherwise the probe is judged by the least capacity that could have
+    emptied a bucket of ``ASSUMED_BURST`` (or ``BURST_SECONDS`` of capacity, if more) along
+    its path (``_probe``): if that is no more than the hold stood for, a burst explains it
+    all, the hold stays, and the next probe waits twice as long; if more, the room is real
+    (live traffic went away) and the hold becomes ``MARGIN`` times it.
 
 - One episode cuts the hold to half the refused call's rate at most (``HALVING``; a shared
   start's may cut more): a single refused call of a web service must not bring its pace near
@@ -104,8 +103,8 @@ that was refused, if it had proved safe; else the one the episode taught)::
   and 1.55% of live sign-ups throttled at rate=100 and 200, 0.43% since). A start held there
   (a ceiling above it) holds ``PROBE_WAIT_MIN`` s, then probes: fixed one-second windows never
   refuse it, even spaced at random (one call a slot, at most the quota's calls in a window), so
-  their refusal comes as the probe crosses the quota, which the rule above reads (the start
-  grew from the quota at once before: a refusal 1-2 s in looked like a bucket beside live
+  their refusal comes as the probe crosses the quota, which the start's rule above reads (the
+  start grew from the quota at once before: a refusal 1-2 s in looked like a bucket beside live
   traffic, and the hold fell to 0.6-0.8 of the quota; 0.81 -> 0.97 of it, 40 seeds).
 
 **Several processes** share the quota: on one host a census counts them (``_peers``, whose
